@@ -1,0 +1,108 @@
+"""Command line: argument parsing only; the work happens in the runner and the report modules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from evalkit.errors import EvalkitError
+
+
+def int_list(text: str) -> list[int]:
+    """'0,4,8' or '0 4 8' -> [0, 4, 8]."""
+    try:
+        return [int(part) for part in text.replace(",", " ").split()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers like 0,4,8, got {text!r}") from None
+
+
+def name_list(text: str) -> list[str]:
+    return [part for part in text.replace(",", " ").split() if part]
+
+
+def data_dirs(values: Sequence[str]) -> dict[str, str]:
+    """`D` for every task, or `task=D` per task (repeatable)."""
+    mapping = {}
+    for value in values:
+        task, sep, location = value.partition("=")
+        mapping[task if sep else "*"] = location if sep else value
+    return mapping
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="hub id or local checkpoint folder")
+    parser.add_argument("--revision", default=None, help="hub revision (branch, tag or commit)")
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--trust-remote-code", action="store_true", help="allow code from the checkpoint")
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tasks", type=name_list, required=True, help="e.g. vqav2 (comma-separated)")
+    parser.add_argument("--shots", type=int_list, default=[0], help="e.g. 0,4,8")
+    parser.add_argument("--seeds", type=int_list, default=[42], help="trial seeds, e.g. 42,43")
+    parser.add_argument("--data-dir", action="append", default=[], metavar="[TASK=]DIR",
+                        help="official layout folder, HF dataset folder/parquet, or hub id")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
+    parser.add_argument("--output", type=Path, default=None, help="run folder (default runs/<model>-<time>)")
+    parser.add_argument("--prompt-format", default="auto", help="auto, idefics or idefics-instruct")
+    parser.add_argument("--zero-shot", default="flamingo", choices=["flamingo", "none"],
+                        help="0 shots: 2 text-only demos (flamingo) or none")
+    parser.add_argument("--support-size", type=int, default=None, help="support set size (task default 2048)")
+    parser.add_argument("--max-new-tokens", type=int, default=None)
+    parser.add_argument("--num-beams", type=int, default=None, help="1 = greedy (default); >1 = beam search")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evalkit", description="Few-shot evaluation of vision-language models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="evaluate a model on tasks at k shots")
+    _add_model_options(run)
+    _add_run_options(run)
+    commands.add_parser("tasks", help="list the tasks, their metric and data sources")
+    score = commands.add_parser("score", help="score an official-format predictions file")
+    score.add_argument("--task", required=True)
+    score.add_argument("--predictions", type=Path, required=True)
+    score.add_argument("--data-dir", required=True)
+    score.add_argument("--split", default=None, help="split to score against (default: the query split)")
+    score.add_argument("--subset", action="store_true", help="score only the questions predicted")
+    score.add_argument("--output", type=Path, default=None, help="also write results.json and table.md here")
+    build = commands.add_parser("build-model", help="build the offline random-weight tiny IDEFICS")
+    build.add_argument("--output", type=Path, required=True)
+    build.add_argument("--seed", type=int, default=0)
+    data = commands.add_parser("make-data", help="write synthetic data in the official layouts")
+    data.add_argument("--output", type=Path, required=True)
+    data.add_argument("--seed", type=int, default=0)
+    demo = commands.add_parser("demo", help="the embedded default: offline model on synthetic VQAv2")
+    demo.add_argument("--workdir", type=Path, default=None, help="where model and data are kept (.evalkit)")
+    demo.add_argument("--shots", type=int_list, default=[0, 4])
+    demo.add_argument("--limit", type=int, default=60)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from evalkit import commands
+
+    handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
+    try:
+        return handler(args)
+    except EvalkitError as error:
+        print(f"evalkit: error: {error.one_line()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evalkit: interrupted", file=sys.stderr)
+        return 130
+
+
+def default_output(model: str) -> Path:
+    return Path("runs") / f"{Path(model.rstrip('/')).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""What each CLI command does, given parsed arguments."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from evalkit.errors import EvalkitError
+
+
+def _load_adapter(model: str, dtype: str, device: str, revision: str | None, trust_remote_code: bool):
+    from evalkit.models.idefics import IdeficsAdapter
+
+    return IdeficsAdapter.from_pretrained(model, dtype=dtype, device=device, revision=revision,
+                                          trust_remote_code=trust_remote_code)
+
+
+def run_config(args: argparse.Namespace):
+    from evalkit.cli import data_dirs, default_output
+    from evalkit.runner import RunConfig
+
+    return RunConfig(
+        model=args.model, tasks=args.tasks, shots=args.shots, seeds=args.seeds,
+        output=args.output or default_output(args.model), data_dirs=data_dirs(args.data_dir),
+        batch_size=args.batch_size, limit=args.limit, prompt_format=args.prompt_format,
+        zero_shot=args.zero_shot, support_size=args.support_size, max_new_tokens=args.max_new_tokens,
+        num_beams=args.num_beams, dtype=args.dtype, device=args.device, revision=args.revision,
+        trust_remote_code=args.trust_remote_code, progress=not args.no_progress,
+    )
+
+
+def execute_run(config, label: str | None = None) -> dict:
+    from evalkit.report.table import results_table
+    from evalkit.runner import Run
+
+    config.validate()
+    for task in config.tasks:
+        config.data_location(task)
+    adapter = _load_adapter(config.model, config.dtype, config.device, config.revision, config.trust_remote_code)
+    results = Run(config, adapter).execute()
+    if label:
+        results["label"] = label
+    print(results_table([results]))
+    print(f"results in {config.output}/ (results.json, samples.jsonl, table.md)")
+    return results
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    execute_run(run_config(args))
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from evalkit.registry import all_tasks
+
+    for name, task in sorted(all_tasks().items()):
+        print(f"{name}: {task.description}")
+        print(f"    metric: {task.metric.name} ({task.metric.variant}); formats: {', '.join(task.templates)}")
+        print(f"    data: {task.data.describe()}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from evalkit.environment import describe_environment
+    from evalkit.registry import get_task
+    from evalkit.report.store import prepare_output, write_atomic, write_json
+    from evalkit.report.table import breakdown_table, results_table
+    from evalkit.scoring import match_predictions, read_predictions_file, score_predictions
+
+    task = get_task(args.task)
+    predictions = read_predictions_file(args.predictions, task)
+    examples = task.data.load(args.data_dir, "query", split=args.split)
+    kept, answers = match_predictions(predictions, examples, args.predictions, task.prediction_keys[0], args.subset)
+    scored = score_predictions(task, kept, answers)
+    results = {
+        "model": {"model": f"predictions:{args.predictions.name}"},
+        "config": {"task": task.name, "predictions": str(args.predictions), "data": args.data_dir,
+                   "split": args.split, "subset": args.subset},
+        "environment": describe_environment(),
+        "tasks": {task.name: {
+            "metric": task.metric.name, "metric_variant": task.metric.variant,
+            "num_queries": len(kept), "num_questions_in_split": len(examples),
+            "shots": {"0": {"mean": scored.aggregate["score"], "std": 0.0, "num_seeds": 1,
+                            "per_seed": {"-": scored.aggregate}}},
+        }},
+    }
+    table = results_table([results]).replace("0-shot", "score") + "\n" + breakdown_table(results)
+    print(table)
+    if args.output:
+        prepare_output(args.output)
+        write_json(args.output / "results.json", results)
+        write_atomic(args.output / "table.md", table)
+    return 0
+
+
+def cmd_build_model(args: argparse.Namespace) -> int:
+    from evalkit.assets import tokenizer_corpus
+    from evalkit.models.offline import build_tiny_idefics
+
+    folder = build_tiny_idefics(args.output, tokenizer_corpus(), seed=args.seed)
+    print(f"offline IDEFICS written to {folder}")
+    return 0
+
+
+def cmd_make_data(args: argparse.Namespace) -> int:
+    from evalkit.synthetic.vqav2 import write_vqav2
+
+    counts = write_vqav2(args.output / "vqav2", seed=args.seed)
+    print(f"synthetic VQAv2 in {args.output / 'vqav2'}: " + ", ".join(f"{k} {v} questions" for k, v in counts.items()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from evalkit.assets import DEFAULT_WORKDIR, ensure_data, ensure_random_model
+    from evalkit.runner import RunConfig
+
+    workdir: Path = args.workdir or DEFAULT_WORKDIR
+    model = ensure_random_model(workdir)
+    data = ensure_data(workdir)
+    if args.limit is not None and args.limit < 1:
+        raise EvalkitError("must be at least 1", field="--limit")
+    config = RunConfig(model=str(model), tasks=["vqav2"], shots=args.shots, seeds=[42],
+                       output=workdir / "runs" / "demo-random", data_dirs={"*": str(data)},
+                       batch_size=16, limit=args.limit)
+    execute_run(config, label="tiny IDEFICS, random weights")
+    return 0

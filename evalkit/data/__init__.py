@@ -1,0 +1,1 @@
+"""Data loading: official benchmark layouts and Hugging Face datasets, turned into Examples."""

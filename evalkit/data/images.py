@@ -1,0 +1,37 @@
+"""Opening images safely: every failure becomes a one-line error naming the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from evalkit.errors import EvalkitError
+
+# Large benchmark images are fine, decompression bombs are not.
+Image.MAX_IMAGE_PIXELS = 200_000_000
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB whatever the mode (CMYK, 16-bit, palette, alpha on white)."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return image.point(lambda value: value / 256).convert("L").convert("RGB")
+    return image.convert("RGB")
+
+
+def open_rgb(path: Path) -> Image.Image:
+    if not path.is_file():
+        raise EvalkitError("image file not found", path=path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return to_rgb(image)
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise EvalkitError(f"cannot decode image ({error})", path=path) from None

@@ -1,0 +1,53 @@
+"""Shared `from_pretrained` plumbing: dtype and device names, and one-line load errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import torch
+
+from evalkit.errors import EvalkitError
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+T = TypeVar("T")
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EvalkitError("CUDA was asked for but no GPU is visible", field="--device")
+    return torch.device(device)
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if name not in DTYPES:
+        raise EvalkitError(f"unknown dtype {name!r} (known: auto, {', '.join(DTYPES)})", field="--dtype")
+    return DTYPES[name]
+
+
+def check_checkpoint_location(model: str) -> None:
+    """A local path must be a checkpoint folder; anything else is taken as a hub id."""
+    path = Path(model)
+    if path.exists():
+        if not path.is_dir() or not (path / "config.json").is_file():
+            raise EvalkitError("not a model checkpoint folder (no config.json)", path=path)
+    elif model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise EvalkitError("model folder not found", path=path)
+
+
+def load_or_explain(what: str, model: str, loader: Callable[[], T]) -> T:
+    try:
+        return loader()
+    except EvalkitError:
+        raise
+    except Exception as error:  # transformers raises OSError, ValueError, KeyError...: one line for the user
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise EvalkitError(f"cannot load {what}: {message}", path=model) from None
+
+
+def model_revision(model: Any) -> str | None:
+    return getattr(getattr(model, "config", None), "_commit_hash", None)

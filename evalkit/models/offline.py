@@ -1,0 +1,108 @@
+"""A small random-weight IDEFICS with the real architecture, built without any download.
+
+The tokenizer is a BPE model trained here on the harness's own prompt vocabulary, wrapped as a
+Llama tokenizer (as IDEFICS uses) with IDEFICS's special tokens; the two image tokens are the last
+two ids and live in IDEFICS's "additional" embedding rows, as in the released checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable
+
+import torch
+
+SPECIAL_TOKENS = ["<end_of_utterance>", "<fake_token_around_image>", "<image>"]
+
+
+@dataclass(frozen=True)
+class TinySize:
+    """Dimensions of the offline model: small enough to train and run on 2 CPU cores."""
+
+    hidden_size: int = 128
+    intermediate_size: int = 256
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    vision_embed_dim: int = 64
+    vision_layers: int = 2
+    vision_heads: int = 4
+    image_size: int = 32
+    patch_size: int = 8
+    perceiver_latents: int = 8
+    vocab_size: int = 512
+
+
+def train_tokenizer(corpus: Iterable[str], vocab_size: int):
+    """A Llama-style (metaspace BPE) fast tokenizer with IDEFICS's special tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaTokenizerFast
+
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first")
+    bpe.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="first")
+    alphabet = sorted(set(string.printable) - set(" \r\x0b\x0c"))
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<unk>", "<s>", "</s>"],
+                                  initial_alphabet=alphabet, show_progress=False)
+    bpe.train_from_iterator(list(corpus), trainer)
+    tokenizer = LlamaTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                   pad_token="<unk>", add_bos_token=False, add_eos_token=False)
+    tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS})
+    tokenizer.padding_side = "left"
+    return tokenizer
+
+
+def tiny_config(tokenizer, size: TinySize):
+    from transformers import IdeficsConfig
+
+    return IdeficsConfig(
+        vocab_size=len(tokenizer) - 2,
+        additional_vocab_size=2,
+        hidden_size=size.hidden_size,
+        intermediate_size=size.intermediate_size,
+        num_hidden_layers=size.num_hidden_layers,
+        num_attention_heads=size.num_attention_heads,
+        cross_layer_interval=1,
+        max_position_embeddings=2048,
+        use_resampler=True,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        vision_config={
+            "embed_dim": size.vision_embed_dim,
+            "image_size": size.image_size,
+            "patch_size": size.patch_size,
+            "intermediate_size": 2 * size.vision_embed_dim,
+            "num_hidden_layers": size.vision_layers,
+            "num_attention_heads": size.vision_heads,
+        },
+        perceiver_config={
+            "use_resampler": True,
+            "resampler_n_latents": size.perceiver_latents,
+            "resampler_depth": 1,
+            "resampler_n_heads": 2,
+            "resampler_head_dim": 32,
+        },
+    )
+
+
+def build_tiny_idefics(output_dir: Path, corpus: Iterable[str], seed: int = 0,
+                       size: TinySize = TinySize()) -> Path:
+    """Train the tokenizer, initialise the model from `seed`, and `save_pretrained` both."""
+    from transformers import IdeficsForVisionText2Text, IdeficsProcessor
+    from transformers.models.idefics.image_processing_pil_idefics import IdeficsImageProcessorPil
+
+    tokenizer = train_tokenizer(corpus, size.vocab_size)
+    image_processor = IdeficsImageProcessorPil(image_size=size.image_size)
+    processor = IdeficsProcessor(image_processor, tokenizer, image_size=size.image_size)
+    torch.manual_seed(seed)
+    model = IdeficsForVisionText2Text(tiny_config(tokenizer, size))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(output_dir)
+    processor.save_pretrained(output_dir)
+    (output_dir / "evalkit_build.json").write_text(
+        json.dumps({"seed": seed, "size": asdict(size)}, indent=2) + "\n"
+    )
+    return output_dir

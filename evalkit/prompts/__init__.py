@@ -1,0 +1,1 @@
+"""Prompt building: a task's template, in the chosen model format, filled with demos and a query."""

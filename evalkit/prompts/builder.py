@@ -1,0 +1,77 @@
+"""Interleaved prompts: text pieces and images in reading order.
+
+The same builder serves every task and every model format: the task's `PromptTemplate` for the
+chosen format says how an example is written; the builder only fills it in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from evalkit.taskspec import IMAGE, PromptTemplate
+from evalkit.types import Example, ImageSource, Prompt
+
+
+@dataclass(frozen=True)
+class Demo:
+    example: Example
+    answer: str
+    show_image: bool = True
+
+
+def _fill(text: str, example: Example, answer: str | None) -> str:
+    values = dict(example.fields)
+    if answer is not None:
+        values["answer"] = answer
+    return text.format_map(values)
+
+
+def _split_on_image(text: str, image: ImageSource | None) -> Prompt:
+    if IMAGE not in text:
+        return [text]
+    before, after = text.split(IMAGE, 1)
+    return [before, image, after] if image is not None else [before + after]
+
+
+def render_example(template: PromptTemplate, demo: Demo) -> Prompt:
+    text = template.example
+    if not demo.show_image:
+        text = text.replace(template.image_block, "", 1)
+    return _split_on_image(_fill(text, demo.example, demo.answer), demo.example.image if demo.show_image else None)
+
+
+def render_query(template: PromptTemplate, query: Example) -> Prompt:
+    head = template.example[: template.example.index("{answer}")].rstrip(" ")
+    return _split_on_image(_fill(head, query, None), query.image)
+
+
+def merge_text(segments: Sequence[object]) -> Prompt:
+    """Adjacent strings joined and empty ones dropped, so each image sits between two texts at most."""
+    merged: Prompt = []
+    for segment in segments:
+        if isinstance(segment, str):
+            if not segment:
+                continue
+            if merged and isinstance(merged[-1], str):
+                merged[-1] += segment
+                continue
+        merged.append(segment)  # type: ignore[arg-type]
+    return merged
+
+
+def build_prompt(template: PromptTemplate, demos: Sequence[Demo], query: Example) -> Prompt:
+    segments: list[object] = [template.prefix]
+    for demo in demos:
+        segments.extend(render_example(template, demo))
+    segments.extend(render_query(template, query))
+    return merge_text(segments)
+
+
+def prompt_text(prompt: Prompt) -> str:
+    """The prompt as text, each image written as `<image>` (what samples.jsonl records)."""
+    return "".join(segment if isinstance(segment, str) else IMAGE for segment in prompt)
+
+
+def prompt_images(prompt: Prompt) -> list[ImageSource]:
+    return [segment for segment in prompt if not isinstance(segment, str)]

@@ -1,0 +1,190 @@
+"""One evaluation run: the only module that sees every stage.
+
+data -> shots -> prompts -> batched generation -> answer extraction -> metric -> results store
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm.auto import tqdm
+
+from evalkit import __version__
+from evalkit.batching import generate_all
+from evalkit.environment import describe_environment
+from evalkit.errors import EvalkitError
+from evalkit.models.base import ModelAdapter
+from evalkit.prompts.builder import Demo, build_prompt, prompt_text
+from evalkit.registry import get_task
+from evalkit.report.store import SampleLog, prepare_output, write_atomic, write_json
+from evalkit.report.table import breakdown_table, results_table
+from evalkit.shots.random_shots import RandomShots, draw_support
+from evalkit.taskspec import GenerationSettings, TaskSpec
+from evalkit.types import Example
+
+ZERO_SHOT_STYLES = ("flamingo", "none")
+FLAMINGO_TEXT_DEMOS = 2
+
+
+@dataclass
+class RunConfig:
+    model: str
+    tasks: list[str]
+    shots: list[int]
+    seeds: list[int]
+    output: Path
+    data_dirs: dict[str, str] = field(default_factory=dict)
+    batch_size: int = 8
+    limit: int | None = None
+    prompt_format: str = "auto"
+    zero_shot: str = "flamingo"
+    support_size: int | None = None
+    max_new_tokens: int | None = None
+    num_beams: int | None = None
+    dtype: str = "auto"
+    device: str = "auto"
+    revision: str | None = None
+    trust_remote_code: bool = False
+    progress: bool = True
+
+    def validate(self) -> None:
+        if not self.tasks:
+            raise EvalkitError("no task given", field="--tasks")
+        if any(k < 0 for k in self.shots) or not self.shots:
+            raise EvalkitError("shot counts must be 0 or more", field="--shots")
+        if not self.seeds:
+            raise EvalkitError("give at least one seed", field="--seeds")
+        if self.batch_size < 1:
+            raise EvalkitError("must be at least 1", field="--batch-size")
+        if self.limit is not None and self.limit < 1:
+            raise EvalkitError("must be at least 1", field="--limit")
+        if self.zero_shot not in ZERO_SHOT_STYLES:
+            raise EvalkitError(f"must be one of {', '.join(ZERO_SHOT_STYLES)}", field="--zero-shot")
+
+    def data_location(self, task: str) -> str:
+        location = self.data_dirs.get(task) or self.data_dirs.get("*")
+        if not location:
+            raise EvalkitError(f"no data location for task {task}", field="--data-dir")
+        return location
+
+
+def demos_for(selector: RandomShots, query: Example, shots: int, zero_shot: str,
+              task: TaskSpec) -> list[Demo]:
+    """k demos with images; for 0 shots, Flamingo's 2 text-only demos unless true zero-shot."""
+    if shots == 0:
+        if zero_shot == "none":
+            return []
+        chosen = selector.select(query, FLAMINGO_TEXT_DEMOS)
+        return [Demo(example, task.demo_answer(example), show_image=False) for example in chosen]
+    return [Demo(example, task.demo_answer(example)) for example in selector.select(query, shots)]
+
+
+def _generation_settings(task: TaskSpec, config: RunConfig) -> GenerationSettings:
+    settings = task.generation
+    return GenerationSettings(
+        max_new_tokens=config.max_new_tokens or settings.max_new_tokens,
+        num_beams=config.num_beams or settings.num_beams,
+        length_penalty=settings.length_penalty,
+    )
+
+
+def _summary(per_seed: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    values = [aggregate["score"] for aggregate in per_seed.values()]
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "num_seeds": len(values),
+        "per_seed": per_seed,
+    }
+
+
+class Run:
+    """Evaluates one adapter on the configured tasks, writing into the output folder as it goes."""
+
+    def __init__(self, config: RunConfig, adapter: ModelAdapter):
+        config.validate()
+        self.config = config
+        self.adapter = adapter
+        self.output = prepare_output(config.output)
+        self.samples = SampleLog(self.output / "samples.jsonl")
+
+    def evaluate_task(self, task: TaskSpec) -> dict[str, Any]:
+        config = self.config
+        location = config.data_location(task.name)
+        prompt_format = self.adapter.default_prompt_format if config.prompt_format == "auto" else config.prompt_format
+        template = task.template(prompt_format)
+        settings = _generation_settings(task, config)
+        pool = task.data.load(location, "support")
+        queries = task.data.load(location, "query")[: config.limit]
+        support_size = config.support_size or task.support_size
+        shots_results: dict[str, dict[str, Any]] = {}
+        for shots in config.shots:
+            per_seed = {}
+            for seed in config.seeds:
+                selector = RandomShots(draw_support(pool, support_size, seed), seed)
+                demos = [demos_for(selector, query, shots, config.zero_shot, task) for query in queries]
+                aggregate = self._evaluate_setting(task, template, settings, queries, demos, shots, seed)
+                per_seed[str(seed)] = aggregate
+            shots_results[str(shots)] = _summary(per_seed)
+        return {
+            "metric": task.metric.name,
+            "metric_variant": task.metric.variant,
+            "data": str(location),
+            "prompt_format": prompt_format,
+            "template": asdict(template),
+            "generation": asdict(settings),
+            "shot_selection": "random",
+            "zero_shot": config.zero_shot,
+            "support_pool_size": len(pool),
+            "support_size": min(support_size, len(pool)),
+            "num_queries": len(queries),
+            "shots": shots_results,
+        }
+
+    def _evaluate_setting(self, task: TaskSpec, template, settings: GenerationSettings,
+                          queries: Sequence[Example], demos: Sequence[list[Demo]], shots: int, seed: int) -> dict:
+        prompts = [build_prompt(template, query_demos, query) for query, query_demos in zip(queries, demos)]
+        stop_strings = template.stop_strings
+        bar = tqdm(total=len(prompts), desc=f"{task.name} {shots}-shot seed {seed}", unit="q",
+                   disable=not self.config.progress)
+        scores: list[float] = [0.0] * len(queries)
+
+        def record_batch(indices: list[int], generations: list[str]) -> None:
+            records = []
+            for index, generation in zip(indices, generations):
+                prediction = task.postprocess(generation, stop_strings)
+                scores[index] = task.metric.score(prediction, queries[index])
+                records.append({
+                    "task": task.name, "shots": shots, "seed": seed, "id": queries[index].id,
+                    "demo_ids": [demo.example.id for demo in demos[index]],
+                    "prompt": prompt_text(prompts[index]), "generation": generation, "prediction": prediction,
+                    "score": scores[index],
+                })
+            self.samples.append(records)
+            bar.update(len(indices))
+
+        generate_all(self.adapter, prompts, self.config.batch_size, settings, stop_strings, record_batch)
+        bar.close()
+        return task.metric.aggregate(scores, queries)
+
+    def execute(self) -> dict[str, Any]:
+        started = time.time()
+        tasks = {name: get_task(name) for name in self.config.tasks}
+        results: dict[str, Any] = {
+            "evalkit_version": __version__,
+            "config": {**asdict(self.config), "output": str(self.config.output)},
+            "model": self.adapter.describe(),
+            "environment": describe_environment(),
+            "tasks": {},
+        }
+        for name, task in tasks.items():
+            results["tasks"][name] = self.evaluate_task(task)
+            write_json(self.output / "results.json", results)
+        results["elapsed_seconds"] = round(time.time() - started, 2)
+        write_json(self.output / "results.json", results)
+        write_atomic(self.output / "table.md", results_table([results]) + "\n" + breakdown_table(results))
+        return results

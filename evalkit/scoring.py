@@ -1,0 +1,68 @@
+"""From predictions to per-sample scores and aggregates; shared by `run` and `score`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from evalkit.errors import EvalkitError
+from evalkit.taskspec import TaskSpec
+from evalkit.types import Example
+
+
+@dataclass(frozen=True)
+class Scored:
+    scores: list[float]
+    aggregate: dict[str, Any]
+
+
+def score_predictions(task: TaskSpec, examples: Sequence[Example], predictions: Sequence[str]) -> Scored:
+    scores = [task.metric.score(prediction, example) for prediction, example in zip(predictions, examples)]
+    return Scored(scores, task.metric.aggregate(scores, examples))
+
+
+def read_predictions_file(path: Path, task: TaskSpec) -> dict[Any, str]:
+    """An official results file `[{id_key, answer_key}]` as {id: answer}."""
+    id_key, answer_key = task.prediction_keys
+    if not path.is_file():
+        raise EvalkitError("predictions file not found", path=path)
+    try:
+        records = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise EvalkitError("not UTF-8 text", path=path) from None
+    except json.JSONDecodeError as error:
+        raise EvalkitError(f"malformed JSON at line {error.lineno}: {error.msg}", path=path) from None
+    if not isinstance(records, list):
+        raise EvalkitError(f"expected a JSON list of {{{id_key}, {answer_key}}} records", path=path)
+    predictions: dict[Any, str] = {}
+    for position, record in enumerate(records):
+        for key in (id_key, answer_key):
+            if not isinstance(record, dict) or key not in record:
+                raise EvalkitError(f"record {position} has no field", path=path, field=key)
+        if not isinstance(record[answer_key], str):
+            raise EvalkitError(f"record {position}: the answer is not a string", path=path, field=answer_key)
+        if record[id_key] in predictions:
+            raise EvalkitError(f"duplicate {id_key} {record[id_key]}", path=path, field=id_key)
+        predictions[record[id_key]] = record[answer_key]
+    return predictions
+
+
+def match_predictions(predictions: dict[Any, str], examples: Sequence[Example], path: Path,
+                      id_key: str, allow_subset: bool) -> tuple[list[Example], list[str]]:
+    """Pair predictions with examples; refuse unknown ids, and missing ones unless a subset is allowed."""
+    by_id = {example.id: example for example in examples}
+    unknown = [key for key in predictions if key not in by_id]
+    if unknown:
+        raise EvalkitError(f"{len(unknown)} prediction(s) name unknown ids, e.g. {unknown[0]!r}",
+                           path=path, field=id_key)
+    missing = [example.id for example in examples if example.id not in predictions]
+    if missing and not allow_subset:
+        raise EvalkitError(
+            f"{len(missing)} of {len(examples)} questions have no prediction (e.g. {missing[0]!r}); "
+            "pass --subset to score only the predicted ones",
+            path=path, field=id_key,
+        )
+    kept = [example for example in examples if example.id in predictions]
+    return kept, [predictions[example.id] for example in kept]

@@ -1,0 +1,1 @@
+"""Shot selection: which support examples each query sees as demonstrations."""

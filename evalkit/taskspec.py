@@ -1,0 +1,104 @@
+"""The declaration types a task plugin is made of.
+
+A plugin in `tasks/` builds one `TaskSpec` from these pieces; the pipeline stages read it and never
+look at the task's name.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+from evalkit.types import Example
+
+IMAGE = "<image>"
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """How one example is written in a prompt, for one model format.
+
+    `example` holds `{field}` placeholders, `{answer}` and the image marker `<image>`.
+    The query is `example` cut just before `{answer}` (trailing spaces dropped).
+    `image_block` is the part of `example` removed when a demonstration is shown without
+    its image (zero-shot "a la Flamingo").
+    """
+
+    example: str
+    prefix: str = ""
+    image_block: str = IMAGE
+    stop_strings: tuple[str, ...] = ("\n",)
+
+    def __post_init__(self) -> None:
+        if "{answer}" not in self.example:
+            raise ValueError("a template's example needs an {answer} placeholder")
+        if self.image_block not in self.example:
+            raise ValueError("a template's image_block must appear in its example")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Decoding settings for open-ended generation."""
+
+    max_new_tokens: int = 15
+    num_beams: int = 1
+    length_penalty: float = 1.0
+
+
+class DataSource(Protocol):
+    """Reads a benchmark's examples for a role ("support" or "query") from files or a HF dataset."""
+
+    def describe(self) -> str: ...
+
+    def split_name(self, role: str, hf: bool) -> str: ...
+
+    def load(self, location: str | Path, role: str, split: str | None = None) -> list[Example]: ...
+
+
+class Metric(Protocol):
+    """Per-sample scores and their aggregate; `variant` says which official rules apply."""
+
+    name: str
+    variant: str
+
+    def score(self, prediction: str, example: Example) -> float: ...
+
+    def aggregate(self, scores: Sequence[float], examples: Sequence[Example]) -> dict[str, Any]: ...
+
+
+def most_common_reference(example: Example) -> str:
+    """The demo answer for VQA-style tasks: the most frequent reference, first seen wins ties."""
+    counts = Counter(example.references)
+    best = max(counts.values())
+    return next(ref for ref in example.references if counts[ref] == best)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything the pipeline needs to know about one benchmark."""
+
+    name: str
+    description: str
+    data: DataSource
+    templates: dict[str, PromptTemplate]
+    generation: GenerationSettings
+    postprocess: Callable[[str, Sequence[str]], str]
+    metric: Metric
+    demo_answer: Callable[[Example], str] = most_common_reference
+    support_size: int = 2048
+    # Keys of the official results format `[{id_key: ..., answer_key: ...}]` (`evalkit score`).
+    prediction_keys: tuple[str, str] = ("question_id", "answer")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def template(self, prompt_format: str) -> PromptTemplate:
+        from evalkit.errors import EvalkitError
+
+        if prompt_format not in self.templates:
+            known = ", ".join(sorted(self.templates))
+            raise EvalkitError(
+                f"task {self.name} has no prompt format {prompt_format!r} (known: {known})",
+                field="--prompt-format",
+            )
+        return self.templates[prompt_format]
