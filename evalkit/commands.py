@@ -33,13 +33,9 @@ def execute_run(config, label: str | None = None) -> dict:
     from evalkit.report.table import results_table
     from evalkit.runner import Run
 
-    config.validate()
-    for task in config.tasks:
-        config.data_location(task)
+    run = Run(config)
     adapter = _load_adapter(config.model, config.dtype, config.device, config.revision, config.trust_remote_code)
-    results = Run(config, adapter).execute()
-    if label:
-        results["label"] = label
+    results = run.execute(adapter, label)
     print(results_table([results]))
     print(f"results in {config.output}/ (results.json, samples.jsonl, table.md)")
     return results

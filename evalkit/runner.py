@@ -105,21 +105,24 @@ def _summary(per_seed: dict[str, dict[str, Any]]) -> dict[str, Any]:
 class Run:
     """Evaluates one adapter on the configured tasks, writing into the output folder as it goes."""
 
-    def __init__(self, config: RunConfig, adapter: ModelAdapter):
+    def __init__(self, config: RunConfig):
+        """Check the config and load every task's data before any model is loaded."""
         config.validate()
         self.config = config
-        self.adapter = adapter
+        self.tasks = {name: get_task(name) for name in config.tasks}
+        self.data: dict[str, tuple[list[Example], list[Example]]] = {}
+        for name, task in self.tasks.items():
+            location = config.data_location(name)
+            queries = task.data.load(location, "query")[: config.limit]
+            self.data[name] = (task.data.load(location, "support"), queries)
         self.output = prepare_output(config.output)
-        self.samples = SampleLog(self.output / "samples.jsonl")
 
-    def evaluate_task(self, task: TaskSpec) -> dict[str, Any]:
+    def evaluate_task(self, task: TaskSpec, adapter: ModelAdapter, samples: SampleLog) -> dict[str, Any]:
         config = self.config
-        location = config.data_location(task.name)
-        prompt_format = self.adapter.default_prompt_format if config.prompt_format == "auto" else config.prompt_format
+        prompt_format = adapter.default_prompt_format if config.prompt_format == "auto" else config.prompt_format
         template = task.template(prompt_format)
         settings = _generation_settings(task, config)
-        pool = task.data.load(location, "support")
-        queries = task.data.load(location, "query")[: config.limit]
+        pool, queries = self.data[task.name]
         support_size = config.support_size or task.support_size
         shots_results: dict[str, dict[str, Any]] = {}
         for shots in config.shots:
@@ -127,13 +130,14 @@ class Run:
             for seed in config.seeds:
                 selector = RandomShots(draw_support(pool, support_size, seed), seed)
                 demos = [demos_for(selector, query, shots, config.zero_shot, task) for query in queries]
-                aggregate = self._evaluate_setting(task, template, settings, queries, demos, shots, seed)
+                aggregate = self._evaluate_setting(adapter, samples, task, template, settings, queries, demos,
+                                                   shots, seed)
                 per_seed[str(seed)] = aggregate
             shots_results[str(shots)] = _summary(per_seed)
         return {
             "metric": task.metric.name,
             "metric_variant": task.metric.variant,
-            "data": str(location),
+            "data": config.data_location(task.name),
             "prompt_format": prompt_format,
             "template": asdict(template),
             "generation": asdict(settings),
@@ -145,7 +149,8 @@ class Run:
             "shots": shots_results,
         }
 
-    def _evaluate_setting(self, task: TaskSpec, template, settings: GenerationSettings,
+    def _evaluate_setting(self, adapter: ModelAdapter, samples: SampleLog, task: TaskSpec, template,
+                          settings: GenerationSettings,
                           queries: Sequence[Example], demos: Sequence[list[Demo]], shots: int, seed: int) -> dict:
         prompts = [build_prompt(template, query_demos, query) for query, query_demos in zip(queries, demos)]
         stop_strings = template.stop_strings
@@ -164,25 +169,26 @@ class Run:
                     "prompt": prompt_text(prompts[index]), "generation": generation, "prediction": prediction,
                     "score": scores[index],
                 })
-            self.samples.append(records)
+            samples.append(records)
             bar.update(len(indices))
 
-        generate_all(self.adapter, prompts, self.config.batch_size, settings, stop_strings, record_batch)
+        generate_all(adapter, prompts, self.config.batch_size, settings, stop_strings, record_batch)
         bar.close()
         return task.metric.aggregate(scores, queries)
 
-    def execute(self) -> dict[str, Any]:
+    def execute(self, adapter: ModelAdapter, label: str | None = None) -> dict[str, Any]:
         started = time.time()
-        tasks = {name: get_task(name) for name in self.config.tasks}
+        samples = SampleLog(self.output / "samples.jsonl")
         results: dict[str, Any] = {
             "evalkit_version": __version__,
             "config": {**asdict(self.config), "output": str(self.config.output)},
-            "model": self.adapter.describe(),
+            "label": label,
+            "model": adapter.describe(),
             "environment": describe_environment(),
             "tasks": {},
         }
-        for name, task in tasks.items():
-            results["tasks"][name] = self.evaluate_task(task)
+        for name, task in self.tasks.items():
+            results["tasks"][name] = self.evaluate_task(task, adapter, samples)
             write_json(self.output / "results.json", results)
         results["elapsed_seconds"] = round(time.time() - started, 2)
         write_json(self.output / "results.json", results)

@@ -1,0 +1,26 @@
+"""Shared fixtures: the offline tiny IDEFICS and a small synthetic VQAv2, built once per session."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from evalkit.assets import tokenizer_corpus
+from evalkit.models.offline import build_tiny_idefics
+from evalkit.synthetic.vqav2 import write_vqav2
+
+logging.getLogger("transformers").setLevel(logging.ERROR)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return build_tiny_idefics(tmp_path_factory.mktemp("models") / "idefics-tiny", tokenizer_corpus(), seed=0)
+
+
+@pytest.fixture(scope="session")
+def vqav2_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data") / "vqav2"
+    write_vqav2(root, seed=0, scale=0.1)
+    return root
