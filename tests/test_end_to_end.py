@@ -100,3 +100,16 @@ def test_clear_one_line_errors(case, expected, tiny_model, vqav2_dir, tmp_path, 
     assert code == 2
     assert error.startswith("evalkit: error:") and expected in error
     assert "Traceback" not in stderr
+
+
+def test_beam_search_and_instruct_detection(tiny_model, tmp_path):
+    from evalkit.models.idefics import IdeficsAdapter
+    from evalkit.taskspec import GenerationSettings
+
+    instruct = tmp_path / "idefics-tiny-instruct"
+    instruct.symlink_to(tiny_model, target_is_directory=True)
+    adapter = IdeficsAdapter.from_pretrained(str(instruct), dtype="float32", device="cpu")
+    assert adapter.default_prompt_format == "idefics-instruct"
+    prompts = [["User:What?<end_of_utterance>\nAssistant:"], ["User:Which one?<end_of_utterance>\nAssistant:"]]
+    outputs = adapter.generate(prompts, GenerationSettings(max_new_tokens=4, num_beams=3), ["\n"])
+    assert len(outputs) == 2
