@@ -79,20 +79,15 @@ def _index_by_question_id(records: list[Any], path: Path) -> dict[int, dict]:
 
 
 def _check_pairing(questions: dict, annotations: dict, questions_path: Path, annotations_path: Path) -> None:
-    unanswered = sorted(set(questions) - set(annotations))
-    if unanswered:
-        raise EvalkitError(
-            f"{len(unanswered)} question(s) have no annotation, e.g. question_id {unanswered[0]}",
-            path=annotations_path,
-            field="annotations",
-        )
-    orphans = sorted(set(annotations) - set(questions))
-    if orphans:
-        raise EvalkitError(
-            f"{len(orphans)} annotation(s) have no question, e.g. question_id {orphans[0]}",
-            path=questions_path,
-            field="questions",
-        )
+    """Every question has an annotation and the reverse; the error names the file lacking entries."""
+    for have, lack, lacking_path, field_name, what in (
+        (questions, annotations, annotations_path, "annotations", "question(s) have no annotation"),
+        (annotations, questions, questions_path, "questions", "annotation(s) have no question"),
+    ):
+        unmatched = sorted(set(have) - set(lack))
+        if unmatched:
+            raise EvalkitError(f"{len(unmatched)} {what}, e.g. question_id {unmatched[0]}",
+                               path=lacking_path, field=field_name)
 
 
 def _image_dir(root: Path, split: str) -> Path:
