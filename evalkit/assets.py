@@ -1,16 +1,23 @@
-"""The embedded default: the offline tiny model and the synthetic data, created when missing."""
+"""The embedded default: the trained tiny model (in the package), the random tiny model and the
+synthetic data (built into a work folder when missing or out of date)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 from evalkit.registry import all_tasks
+from evalkit.synthetic import vqav2 as synthetic_vqav2
 from evalkit.synthetic.scenes import corpus_sentences
-from evalkit.synthetic.vqav2 import write_vqav2
 
 DEFAULT_WORKDIR = Path(".evalkit")
+# The embedded default, trained by `evalkit train-tiny` (its README gives the exact command).
+TRAINED_MODEL = Path(__file__).resolve().parent / "embedded" / "idefics-tiny-trained"
 RANDOM_MODEL = "models/idefics-tiny-random"
-DATA = "data"
+STAMP = "evalkit_fingerprint.txt"
 
 
 def tokenizer_corpus() -> list[str]:
@@ -23,17 +30,39 @@ def tokenizer_corpus() -> list[str]:
     return (texts + corpus_sentences()) * 4
 
 
-def ensure_random_model(workdir: Path, seed: int = 0) -> Path:
-    from evalkit.models.offline import build_tiny_idefics
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    folder = workdir / RANDOM_MODEL
-    if not (folder / "config.json").is_file():
-        build_tiny_idefics(folder, tokenizer_corpus(), seed=seed)
+
+def _up_to_date(folder: Path, fingerprint: str) -> bool:
+    stamp = folder / STAMP
+    return stamp.is_file() and stamp.read_text().strip() == fingerprint
+
+
+def _rebuild(folder: Path, fingerprint: str, build) -> Path:
+    if folder.exists():
+        shutil.rmtree(folder)
+    build(folder)
+    (folder / STAMP).write_text(fingerprint + "\n")
     return folder
+
+
+def ensure_random_model(workdir: Path, seed: int = 0) -> Path:
+    """The random-weight tiny IDEFICS, rebuilt when its size or tokenizer corpus changed."""
+    from evalkit.models.offline import TinySize, build_tiny_idefics
+
+    corpus = tokenizer_corpus()
+    fingerprint = _fingerprint(asdict(TinySize()), corpus, seed)
+    folder = workdir / RANDOM_MODEL
+    if _up_to_date(folder, fingerprint):
+        return folder
+    return _rebuild(folder, fingerprint, lambda out: build_tiny_idefics(out, corpus, seed=seed))
 
 
 def ensure_data(workdir: Path, seed: int = 0) -> Path:
-    folder = workdir / DATA / "vqav2"
-    if not (folder / "v2_mscoco_val2014_annotations.json").is_file():
-        write_vqav2(folder, seed=seed)
-    return folder
+    """Synthetic VQAv2 (official layout), rewritten when the generator's version or sizes changed."""
+    fingerprint = _fingerprint(synthetic_vqav2.GENERATOR_VERSION, synthetic_vqav2.SPLITS, seed)
+    folder = workdir / "data" / "vqav2"
+    if _up_to_date(folder, fingerprint):
+        return folder
+    return _rebuild(folder, fingerprint, lambda out: synthetic_vqav2.write_vqav2(out, seed=seed))

@@ -78,10 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("make-data", help="write synthetic data in the official layouts")
     data.add_argument("--output", type=Path, required=True)
     data.add_argument("--seed", type=int, default=0)
+    train = commands.add_parser("train-tiny", help="train the tiny IDEFICS on the synthetic training split")
+    train.add_argument("--output", type=Path, required=True)
+    train.add_argument("--data-dir", type=Path, default=None,
+                       help="synthetic VQAv2 folder (default: generated from --seed in a temporary folder)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--steps", type=int, default=None)
     demo = commands.add_parser("demo", help="the embedded default: offline model on synthetic VQAv2")
     demo.add_argument("--workdir", type=Path, default=None, help="where model and data are kept (.evalkit)")
     demo.add_argument("--shots", type=int_list, default=[0, 4])
-    demo.add_argument("--limit", type=int, default=60)
+    demo.add_argument("--limit", type=int, default=None, help="first N questions (default: all 180)")
     return parser
 
 

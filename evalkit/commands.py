@@ -29,15 +29,16 @@ def run_config(args: argparse.Namespace):
     )
 
 
-def execute_run(config, label: str | None = None) -> dict:
+def execute_run(config, label: str | None = None, quiet: bool = False) -> dict:
     from evalkit.report.table import results_table
     from evalkit.runner import Run
 
     run = Run(config)
     adapter = _load_adapter(config.model, config.dtype, config.device, config.revision, config.trust_remote_code)
     results = run.execute(adapter, label)
-    print(results_table([results]))
-    print(f"results in {config.output}/ (results.json, samples.jsonl, table.md)")
+    if not quiet:
+        print(results_table([results]))
+        print(f"results in {config.output}/ (results.json, samples.jsonl, table.md)")
     return results
 
 
@@ -106,17 +107,45 @@ def cmd_make_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_tiny(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from evalkit.assets import tokenizer_corpus
+    from evalkit.synthetic.vqav2 import write_vqav2
+    from evalkit.training import TrainSettings, train_tiny_idefics
+
+    settings = TrainSettings(seed=args.seed, **({"steps": args.steps} if args.steps else {}))
+    with tempfile.TemporaryDirectory(prefix="evalkit-train-") as scratch:
+        data = args.data_dir
+        if data is None:
+            data = Path(scratch) / "vqav2"
+            write_vqav2(data, seed=args.seed)
+        summary = train_tiny_idefics(data, args.output, tokenizer_corpus(), settings=settings)
+    print(f"trained tiny IDEFICS written to {args.output} ({summary['seconds']} s, "
+          f"final loss {summary['final_loss']:.4f})")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from evalkit.assets import DEFAULT_WORKDIR, ensure_data, ensure_random_model
+    from evalkit.assets import DEFAULT_WORKDIR, TRAINED_MODEL, ensure_data, ensure_random_model
+    from evalkit.report.table import breakdown_table, results_table
     from evalkit.runner import RunConfig
 
-    workdir: Path = args.workdir or DEFAULT_WORKDIR
-    model = ensure_random_model(workdir)
-    data = ensure_data(workdir)
     if args.limit is not None and args.limit < 1:
         raise EvalkitError("must be at least 1", field="--limit")
-    config = RunConfig(model=str(model), tasks=["vqav2"], shots=args.shots, seeds=[42],
-                       output=workdir / "runs" / "demo-random", data_dirs={"*": str(data)},
-                       batch_size=16, limit=args.limit)
-    execute_run(config, label="tiny IDEFICS, random weights")
+    workdir: Path = args.workdir or DEFAULT_WORKDIR
+    data = ensure_data(workdir)
+    models = [("tiny IDEFICS, trained (embedded default)", TRAINED_MODEL, "demo-trained"),
+              ("tiny IDEFICS, random weights", ensure_random_model(workdir), "demo-random")]
+    all_results = []
+    for label, model, run_name in models:
+        config = RunConfig(model=str(model), tasks=["vqav2"], shots=args.shots, seeds=[42],
+                           output=workdir / "runs" / run_name, data_dirs={"*": str(data)},
+                           batch_size=16, limit=args.limit)
+        all_results.append(execute_run(config, label=label, quiet=True))
+    print()
+    print(results_table(all_results))
+    print("VQAv2 accuracy by answer type, trained model:")
+    print(breakdown_table(all_results[0]))
+    print(f"runs in {workdir / 'runs'}/ (results.json, samples.jsonl, table.md each)")
     return 0

@@ -105,11 +105,15 @@ def _summary(per_seed: dict[str, dict[str, Any]]) -> dict[str, Any]:
 class Run:
     """Evaluates one adapter on the configured tasks, writing into the output folder as it goes."""
 
-    def __init__(self, config: RunConfig):
-        """Check the config and load every task's data before any model is loaded."""
+    def __init__(self, config: RunConfig, task_specs: dict[str, TaskSpec] | None = None):
+        """Check the config and load every task's data before any model is loaded.
+
+        `task_specs` replaces the registry's plugins by name (tests use it to break a task on purpose).
+        """
         config.validate()
         self.config = config
-        self.tasks = {name: get_task(name) for name in config.tasks}
+        overrides = task_specs or {}
+        self.tasks = {name: overrides.get(name) or get_task(name) for name in config.tasks}
         self.data: dict[str, tuple[list[Example], list[Example]]] = {}
         for name, task in self.tasks.items():
             location = config.data_location(name)

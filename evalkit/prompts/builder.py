@@ -60,12 +60,17 @@ def merge_text(segments: Sequence[object]) -> Prompt:
     return merged
 
 
-def build_prompt(template: PromptTemplate, demos: Sequence[Demo], query: Example) -> Prompt:
+def build_sequence(template: PromptTemplate, demos: Sequence[Demo]) -> Prompt:
+    """The prefix and the demos, each with its answer (a training sequence, or a prompt's context)."""
     segments: list[object] = [template.prefix]
     for demo in demos:
         segments.extend(render_example(template, demo))
-    segments.extend(render_query(template, query))
     return merge_text(segments)
+
+
+def build_prompt(template: PromptTemplate, demos: Sequence[Demo], query: Example) -> Prompt:
+    """The demos, then the query cut just before its answer."""
+    return merge_text([*build_sequence(template, demos), *render_query(template, query)])
 
 
 def prompt_text(prompt: Prompt) -> str:

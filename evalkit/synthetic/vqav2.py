@@ -9,7 +9,9 @@ from pathlib import Path
 
 from evalkit.synthetic.scenes import annotator_answers, questions_for, random_scene
 
-SPLITS = {"train2014": (100_000, 240), "val2014": (500_000, 60)}  # first image id, number of images
+# Bump when the pictures, questions or answers change: cached copies are then rewritten.
+GENERATOR_VERSION = 1
+SPLITS = {"train2014": (100_000, 600), "val2014": (500_000, 60)}  # first image id, number of images
 
 
 def _question_record(image_id: int, question_id: int, question: str) -> dict:

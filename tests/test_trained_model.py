@@ -1,0 +1,80 @@
+"""The embedded trained tiny IDEFICS measures something: it beats the random model by far, and its
+score collapses when answer extraction or the prompt template is broken on purpose."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from evalkit.assets import TRAINED_MODEL, ensure_data, tokenizer_corpus
+from evalkit.models.idefics import IdeficsAdapter
+from evalkit.registry import get_task
+from evalkit.runner import Run, RunConfig
+from evalkit.taskspec import PromptTemplate
+
+LIMIT = 90  # 30 pictures x (colour, count, yes/no)
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory):
+    return ensure_data(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return IdeficsAdapter.from_pretrained(str(TRAINED_MODEL), dtype="float32", device="cpu")
+
+
+def vqav2_scores(adapter, data, output, task=None, shots=(0, 4)) -> dict[int, float]:
+    config = RunConfig(model=adapter.name, tasks=["vqav2"], shots=list(shots), seeds=[42], output=output,
+                       data_dirs={"*": str(data)}, batch_size=16, limit=LIMIT, progress=False)
+    results = Run(config, {"vqav2": task} if task else None).execute(adapter)
+    return {int(k): v["mean"] for k, v in results["tasks"]["vqav2"]["shots"].items()}
+
+
+@pytest.fixture(scope="module")
+def trained_scores(trained, demo_data, tmp_path_factory):
+    return vqav2_scores(trained, demo_data, tmp_path_factory.mktemp("trained"))
+
+
+def test_trained_model_scores_far_above_random(trained_scores, tiny_model, demo_data, tmp_path):
+    random_model = IdeficsAdapter.from_pretrained(str(tiny_model), dtype="float32", device="cpu")
+    random_scores = vqav2_scores(random_model, demo_data, tmp_path)
+    for shots in (0, 4):
+        assert trained_scores[shots] >= 60
+        assert random_scores[shots] <= 10
+
+
+def test_broken_answer_extraction_drops_the_score(trained, trained_scores, demo_data, tmp_path):
+    task = get_task("vqav2")
+    keep_everything = replace(
+        task,
+        postprocess=lambda generation, stop_strings: generation,
+        templates={name: replace(t, stop_strings=()) for name, t in task.templates.items()},
+    )
+    broken = vqav2_scores(trained, demo_data, tmp_path, keep_everything)
+    for shots in (0, 4):
+        assert broken[shots] <= trained_scores[shots] - 40
+
+
+def test_query_image_left_out_of_the_prompt_drops_the_score(trained, trained_scores, demo_data, tmp_path):
+    task = get_task("vqav2")
+    base = task.templates["idefics"]
+    blind = PromptTemplate(prefix=base.prefix, example="Image:Question: {question} Answer: {answer}\n",
+                           image_block="Image:", stop_strings=base.stop_strings)
+    broken = vqav2_scores(trained, demo_data, tmp_path, replace(task, templates={**task.templates, "idefics": blind}))
+    for shots in (0, 4):
+        assert broken[shots] <= trained_scores[shots] - 20
+
+
+def test_training_is_deterministic_for_a_seed(demo_data, tmp_path):
+    from safetensors.torch import load_file
+
+    from evalkit.training import TrainSettings, train_tiny_idefics
+
+    settings = TrainSettings(steps=2, batch_size=4, warmup_steps=1)
+    for name in ("a", "b"):
+        train_tiny_idefics(demo_data, tmp_path / name, tokenizer_corpus(), settings=settings, log_every=0)
+    first, second = (load_file(tmp_path / name / "model.safetensors") for name in ("a", "b"))
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[key], second[key]) for key in first)
