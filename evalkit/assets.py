@@ -10,8 +10,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from evalkit.registry import all_tasks
-from evalkit.synthetic import vqav2 as synthetic_vqav2
+from evalkit import synthetic
+from evalkit.synthetic import vqa_family
 from evalkit.synthetic.scenes import corpus_sentences
+from evalkit.synthetic.vqav2 import SPLITS
 
 DEFAULT_WORKDIR = Path(".evalkit")
 # The embedded default, trained by `evalkit train-tiny` (its README gives the exact command).
@@ -27,7 +29,7 @@ def tokenizer_corpus() -> list[str]:
         for template in task.templates.values():
             texts.append(template.prefix)
             texts.append(template.example.replace("{", "").replace("}", ""))
-    return (texts + corpus_sentences()) * 4
+    return (texts + corpus_sentences() + vqa_family.corpus_sentences()) * 4
 
 
 def _fingerprint(*parts: object) -> str:
@@ -60,9 +62,10 @@ def ensure_random_model(workdir: Path, seed: int = 0) -> Path:
 
 
 def ensure_data(workdir: Path, seed: int = 0) -> Path:
-    """Synthetic VQAv2 (official layout), rewritten when the generator's version or sizes changed."""
-    fingerprint = _fingerprint(synthetic_vqav2.GENERATOR_VERSION, synthetic_vqav2.SPLITS, seed)
-    folder = workdir / "data" / "vqav2"
+    """Synthetic copies of every benchmark in `<workdir>/data/<task>/`, rewritten when the generator
+    changed; returns `<workdir>/data`."""
+    fingerprint = _fingerprint(synthetic.GENERATOR_VERSION, sorted(synthetic.WRITERS), SPLITS, seed)
+    folder = workdir / "data"
     if _up_to_date(folder, fingerprint):
         return folder
-    return _rebuild(folder, fingerprint, lambda out: synthetic_vqav2.write_vqav2(out, seed=seed))
+    return _rebuild(folder, fingerprint, lambda out: synthetic.write_all(out, seed=seed))

@@ -50,6 +50,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
     parser.add_argument("--output", type=Path, default=None, help="run folder (default runs/<model>-<time>)")
     parser.add_argument("--prompt-format", default="auto", help="auto, idefics or idefics-instruct")
+    parser.add_argument("--metric-variant", default=None,
+                        help="a named metric variant, e.g. openflamingo (see `evalkit tasks`)")
     parser.add_argument("--zero-shot", default="flamingo", choices=["flamingo", "none"],
                         help="0 shots: 2 text-only demos (flamingo) or none")
     parser.add_argument("--support-size", type=int, default=None, help="support set size (task default 2048)")
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--data-dir", required=True)
     score.add_argument("--split", default=None, help="split to score against (default: the query split)")
     score.add_argument("--subset", action="store_true", help="score only the questions predicted")
+    score.add_argument("--metric-variant", default=None, help="a named metric variant, e.g. openflamingo")
     score.add_argument("--output", type=Path, default=None, help="also write results.json and table.md here")
     build = commands.add_parser("build-model", help="build the offline random-weight tiny IDEFICS")
     build.add_argument("--output", type=Path, required=True)
@@ -81,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train-tiny", help="train the tiny IDEFICS on the synthetic training split")
     train.add_argument("--output", type=Path, required=True)
     train.add_argument("--data-dir", type=Path, default=None,
-                       help="synthetic VQAv2 folder (default: generated from --seed in a temporary folder)")
+                       help="folder made by `evalkit make-data` (default: generated from --seed in a temporary folder)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--steps", type=int, default=None)
     demo = commands.add_parser("demo", help="the embedded default: offline model on synthetic VQAv2")

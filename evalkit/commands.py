@@ -23,6 +23,7 @@ def run_config(args: argparse.Namespace):
         model=args.model, tasks=args.tasks, shots=args.shots, seeds=args.seeds,
         output=args.output or default_output(args.model), data_dirs=data_dirs(args.data_dir),
         batch_size=args.batch_size, limit=args.limit, prompt_format=args.prompt_format,
+        metric_variant=args.metric_variant,
         zero_shot=args.zero_shot, support_size=args.support_size, max_new_tokens=args.max_new_tokens,
         num_beams=args.num_beams, dtype=args.dtype, device=args.device, revision=args.revision,
         trust_remote_code=args.trust_remote_code, progress=not args.no_progress,
@@ -52,7 +53,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
     for name, task in sorted(all_tasks().items()):
         print(f"{name}: {task.description}")
-        print(f"    metric: {task.metric.name} ({task.metric.variant}); formats: {', '.join(task.templates)}")
+        variants = ", ".join([task.metric.variant + " (default)", *task.metric_variants])
+        print(f"    metric: {task.metric.name}, variants: {variants}; prompt formats: {', '.join(task.templates)}")
         print(f"    data: {task.data.describe()}")
     return 0
 
@@ -65,17 +67,18 @@ def cmd_score(args: argparse.Namespace) -> int:
     from evalkit.scoring import match_predictions, read_predictions_file, score_predictions
 
     task = get_task(args.task)
+    metric = task.metric_for(args.metric_variant)
     predictions = read_predictions_file(args.predictions, task)
     examples = task.data.load(args.data_dir, "query", split=args.split)
     kept, answers = match_predictions(predictions, examples, args.predictions, task.prediction_keys[0], args.subset)
-    scored = score_predictions(task, kept, answers)
+    scored = score_predictions(metric, kept, answers)
     results = {
         "model": {"model": f"predictions:{args.predictions.name}"},
         "config": {"task": task.name, "predictions": str(args.predictions), "data": args.data_dir,
                    "split": args.split, "subset": args.subset},
         "environment": describe_environment(),
         "tasks": {task.name: {
-            "metric": task.metric.name, "metric_variant": task.metric.variant,
+            "metric": metric.name, "metric_variant": metric.variant,
             "num_queries": len(kept), "num_questions_in_split": len(examples),
             "shots": {"0": {"mean": scored.aggregate["score"], "std": 0.0, "num_seeds": 1,
                             "per_seed": {"-": scored.aggregate}}},
@@ -100,10 +103,10 @@ def cmd_build_model(args: argparse.Namespace) -> int:
 
 
 def cmd_make_data(args: argparse.Namespace) -> int:
-    from evalkit.synthetic.vqav2 import write_vqav2
+    from evalkit.synthetic import write_all
 
-    counts = write_vqav2(args.output / "vqav2", seed=args.seed)
-    print(f"synthetic VQAv2 in {args.output / 'vqav2'}: " + ", ".join(f"{k} {v} questions" for k, v in counts.items()))
+    for task, folder in write_all(args.output, seed=args.seed).items():
+        print(f"synthetic {task} in {folder}")
     return 0
 
 
@@ -111,15 +114,15 @@ def cmd_train_tiny(args: argparse.Namespace) -> int:
     import tempfile
 
     from evalkit.assets import tokenizer_corpus
-    from evalkit.synthetic.vqav2 import write_vqav2
+    from evalkit.synthetic import write_all
     from evalkit.training import TrainSettings, train_tiny_idefics
 
     settings = TrainSettings(seed=args.seed, **({"steps": args.steps} if args.steps else {}))
     with tempfile.TemporaryDirectory(prefix="evalkit-train-") as scratch:
         data = args.data_dir
         if data is None:
-            data = Path(scratch) / "vqav2"
-            write_vqav2(data, seed=args.seed)
+            data = Path(scratch)
+            write_all(data, seed=args.seed)
         summary = train_tiny_idefics(data, args.output, tokenizer_corpus(), settings=settings)
     print(f"trained tiny IDEFICS written to {args.output} ({summary['seconds']} s, "
           f"final loss {summary['final_loss']:.4f})")
@@ -134,7 +137,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise EvalkitError("must be at least 1", field="--limit")
     workdir: Path = args.workdir or DEFAULT_WORKDIR
-    data = ensure_data(workdir)
+    data = ensure_data(workdir) / "vqav2"
     models = [("tiny IDEFICS, trained (embedded default)", TRAINED_MODEL, "demo-trained"),
               ("tiny IDEFICS, random weights", ensure_random_model(workdir), "demo-random")]
     all_results = []

@@ -41,6 +41,7 @@ class RunConfig:
     batch_size: int = 8
     limit: int | None = None
     prompt_format: str = "auto"
+    metric_variant: str | None = None
     zero_shot: str = "flamingo"
     support_size: int | None = None
     max_new_tokens: int | None = None
@@ -66,10 +67,14 @@ class RunConfig:
             raise EvalkitError(f"must be one of {', '.join(ZERO_SHOT_STYLES)}", field="--zero-shot")
 
     def data_location(self, task: str) -> str:
-        location = self.data_dirs.get(task) or self.data_dirs.get("*")
-        if not location:
+        """`--data-dir TASK=D`, else `--data-dir D`: D/<task> when that folder exists (the layout
+        `evalkit make-data` writes), else D itself."""
+        if task in self.data_dirs:
+            return self.data_dirs[task]
+        default = self.data_dirs.get("*")
+        if not default:
             raise EvalkitError(f"no data location for task {task}", field="--data-dir")
-        return location
+        return str(Path(default) / task) if (Path(default) / task).is_dir() else default
 
 
 def demos_for(selector: RandomShots, query: Example, shots: int, zero_shot: str,
@@ -114,6 +119,7 @@ class Run:
         self.config = config
         overrides = task_specs or {}
         self.tasks = {name: overrides.get(name) or get_task(name) for name in config.tasks}
+        self.metrics = {name: task.metric_for(config.metric_variant) for name, task in self.tasks.items()}
         self.data: dict[str, tuple[list[Example], list[Example]]] = {}
         for name, task in self.tasks.items():
             location = config.data_location(name)
@@ -139,8 +145,8 @@ class Run:
                 per_seed[str(seed)] = aggregate
             shots_results[str(shots)] = _summary(per_seed)
         return {
-            "metric": task.metric.name,
-            "metric_variant": task.metric.variant,
+            "metric": self.metrics[task.name].name,
+            "metric_variant": self.metrics[task.name].variant,
             "data": config.data_location(task.name),
             "prompt_format": prompt_format,
             "template": asdict(template),
@@ -160,13 +166,15 @@ class Run:
         stop_strings = template.stop_strings
         bar = tqdm(total=len(prompts), desc=f"{task.name} {shots}-shot seed {seed}", unit="q",
                    disable=not self.config.progress)
+        metric = self.metrics[task.name]
         scores: list[float] = [0.0] * len(queries)
+        predictions: list[str] = [""] * len(queries)
 
         def record_batch(indices: list[int], generations: list[str]) -> None:
             records = []
             for index, generation in zip(indices, generations):
-                prediction = task.postprocess(generation, stop_strings)
-                scores[index] = task.metric.score(prediction, queries[index])
+                prediction = predictions[index] = task.postprocess(generation, stop_strings)
+                scores[index] = metric.score(prediction, queries[index])
                 records.append({
                     "task": task.name, "shots": shots, "seed": seed, "id": queries[index].id,
                     "demo_ids": [demo.example.id for demo in demos[index]],
@@ -178,7 +186,7 @@ class Run:
 
         generate_all(adapter, prompts, self.config.batch_size, settings, stop_strings, record_batch)
         bar.close()
-        return task.metric.aggregate(scores, queries)
+        return metric.aggregate(scores, queries, predictions)
 
     def execute(self, adapter: ModelAdapter, label: str | None = None) -> dict[str, Any]:
         started = time.time()

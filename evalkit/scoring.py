@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from evalkit.errors import EvalkitError
-from evalkit.taskspec import TaskSpec
+from evalkit.taskspec import Metric, TaskSpec
 from evalkit.types import Example
 
 
@@ -18,9 +18,9 @@ class Scored:
     aggregate: dict[str, Any]
 
 
-def score_predictions(task: TaskSpec, examples: Sequence[Example], predictions: Sequence[str]) -> Scored:
-    scores = [task.metric.score(prediction, example) for prediction, example in zip(predictions, examples)]
-    return Scored(scores, task.metric.aggregate(scores, examples))
+def score_predictions(metric: Metric, examples: Sequence[Example], predictions: Sequence[str]) -> Scored:
+    scores = [metric.score(prediction, example) for prediction, example in zip(predictions, examples)]
+    return Scored(scores, metric.aggregate(scores, examples, predictions))
 
 
 def read_predictions_file(path: Path, task: TaskSpec) -> dict[Any, str]:

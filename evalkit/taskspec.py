@@ -65,7 +65,8 @@ class Metric(Protocol):
 
     def score(self, prediction: str, example: Example) -> float: ...
 
-    def aggregate(self, scores: Sequence[float], examples: Sequence[Example]) -> dict[str, Any]: ...
+    def aggregate(self, scores: Sequence[float], examples: Sequence[Example],
+                  predictions: Sequence[str] | None = None) -> dict[str, Any]: ...
 
 
 def most_common_reference(example: Example) -> str:
@@ -88,9 +89,23 @@ class TaskSpec:
     metric: Metric
     demo_answer: Callable[[Example], str] = most_common_reference
     support_size: int = 2048
+    # Other named metric variants (e.g. "openflamingo"), chosen with --metric-variant.
+    metric_variants: dict[str, Metric] = field(default_factory=dict)
     # Keys of the official results format `[{id_key: ..., answer_key: ...}]` (`evalkit score`).
     prediction_keys: tuple[str, str] = ("question_id", "answer")
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def metric_for(self, variant: str | None) -> Metric:
+        """The default metric, or the named variant (its `variant` name or a key of metric_variants)."""
+        from evalkit.errors import EvalkitError
+
+        if variant is None or variant == self.metric.variant:
+            return self.metric
+        if variant not in self.metric_variants:
+            known = ", ".join([self.metric.variant, *self.metric_variants])
+            raise EvalkitError(f"task {self.name} has no metric variant {variant!r} (known: {known})",
+                               field="--metric-variant")
+        return self.metric_variants[variant]
 
     def template(self, prompt_format: str) -> PromptTemplate:
         from evalkit.errors import EvalkitError

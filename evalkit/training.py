@@ -122,9 +122,11 @@ def _trainable_model(folder: Path):
     return model.train()
 
 
-def train_tiny_idefics(data_dir: Path, output_dir: Path, corpus: Sequence[str], task_name: str = "vqav2",
+def train_tiny_idefics(data_root: Path, output_dir: Path, corpus: Sequence[str],
+                       task_names: Sequence[str] = ("vqav2", "okvqa", "textvqa", "vizwiz"),
                        settings: TrainSettings = TrainSettings(), log_every: int = 100) -> dict[str, Any]:
-    """Build the tiny model from `settings.seed`, train it, and save it with `save_pretrained`."""
+    """Build the tiny model from `settings.seed`, train it on `data_root/<task>/` for each task
+    (a task drawn at random for each sequence), and save it with `save_pretrained`."""
     from transformers import AutoProcessor
 
     torch.set_num_threads(settings.threads)
@@ -132,15 +134,19 @@ def train_tiny_idefics(data_dir: Path, output_dir: Path, corpus: Sequence[str], 
     processor = AutoProcessor.from_pretrained(output_dir)
     processor.tokenizer.padding_side = "right"
     model = _trainable_model(output_dir)
-    task = get_task(task_name)
-    pool = task.data.load(data_dir, "support")
-    images = {example.image.key: example.image.load() for example in pool}
+    tasks = [get_task(name) for name in task_names]
+    pools = {task.name: task.data.load(data_root / task.name, "support") for task in tasks}
+    images = {example.image.key: example.image.load() for pool in pools.values() for example in pool}
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     rng = random.Random(settings.seed)
     started, losses = time.time(), []
     for step in range(settings.steps):
-        sequences = [training_sequence(task, rng.choice(settings.formats), pool, rng.choice(pool),
-                                       rng.choice(settings.shot_choices), rng) for _ in range(settings.batch_size)]
+        sequences = []
+        for _ in range(settings.batch_size):
+            task = rng.choice(tasks)
+            pool = pools[task.name]
+            sequences.append(training_sequence(task, rng.choice(settings.formats), pool, rng.choice(pool),
+                                               rng.choice(settings.shot_choices), rng))
         batch = [[s if isinstance(s, str) else images[s.key] for s in sequence.prompt] for sequence in sequences]
         inputs = processor(text=batch, return_tensors="pt", padding="longest", add_end_of_utterance_token=False)
         loss = next_token_loss(model(**inputs).logits, training_labels(sequences, inputs["input_ids"], processor.tokenizer))
@@ -156,7 +162,8 @@ def train_tiny_idefics(data_dir: Path, output_dir: Path, corpus: Sequence[str], 
             print(f"step {step + 1}/{settings.steps} loss {recent:.4f} ({time.time() - started:.0f}s)",
                   flush=True)
     model.eval().save_pretrained(output_dir)
-    summary = {"task": task_name, "settings": asdict(settings), "train_questions": len(pool),
+    summary = {"tasks": list(task_names), "settings": asdict(settings),
+               "train_questions": {name: len(pool) for name, pool in pools.items()},
                "final_loss": sum(losses[-50:]) / len(losses[-50:]), "seconds": round(time.time() - started, 1)}
     (output_dir / "evalkit_training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

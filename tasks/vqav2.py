@@ -14,4 +14,5 @@ TASK = TaskSpec(
     generation=GenerationSettings(max_new_tokens=15, num_beams=1),
     postprocess=vqa_answer,
     metric=VQAAccuracy("vqav2"),
+    metric_variants={"openflamingo": VQAAccuracy("openflamingo")},
 )

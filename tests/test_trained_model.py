@@ -17,7 +17,7 @@ LIMIT = 90  # 30 pictures x (colour, count, yes/no)
 
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):
-    return ensure_data(tmp_path_factory.mktemp("demo"))
+    return ensure_data(tmp_path_factory.mktemp("demo")) / "vqav2"
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_training_is_deterministic_for_a_seed(demo_data, tmp_path):
 
     settings = TrainSettings(steps=2, batch_size=4, warmup_steps=1)
     for name in ("a", "b"):
-        train_tiny_idefics(demo_data, tmp_path / name, tokenizer_corpus(), settings=settings, log_every=0)
+        train_tiny_idefics(demo_data.parent, tmp_path / name, tokenizer_corpus(), settings=settings, log_every=0)
     first, second = (load_file(tmp_path / name / "model.safetensors") for name in ("a", "b"))
     assert first.keys() == second.keys()
     assert all(torch.equal(first[key], second[key]) for key in first)

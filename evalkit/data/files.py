@@ -46,3 +46,11 @@ def require_list(document: Any, key: str, path: Path) -> list:
     if not isinstance(value, list):
         raise EvalkitError("expected a list", path=path, field=key)
     return value
+
+
+def safe_file_name(value: object, path: Path, field: str) -> str:
+    """A file name taken from an annotation file, refused if it could leave the data folder."""
+    name = str(value)
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        raise EvalkitError(f"unsafe file name {name!r}", path=path, field=field)
+    return name

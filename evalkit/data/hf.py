@@ -90,3 +90,29 @@ def require_columns(dataset: Any, columns: list[str], location: str | Path) -> N
             path=location,
             field=", ".join(missing),
         )
+
+
+@dataclass(frozen=True)
+class HFColumns:
+    """Where a HF copy keeps each part of an example."""
+
+    id: str
+    fields: dict[str, str]  # example field -> column
+    answers: str | None = "answers"
+    image: str = "image"
+    optional_fields: dict[str, str] | None = None  # filled with "" when the column is absent
+    meta: tuple[str, ...] = ()
+
+
+def rows_with_images(location: str | Path, split: str, columns: HFColumns) -> tuple[Any, list[dict]]:
+    """The split, its rows without images, after checking the required columns and unique ids."""
+    dataset = open_split(location, split)
+    required = [columns.id, columns.image, *columns.fields.values()] + ([columns.answers] if columns.answers else [])
+    require_columns(dataset, required, location)
+    rows = text_rows(dataset, columns.image)
+    seen: set = set()
+    for row in rows:
+        if row[columns.id] in seen:
+            raise EvalkitError(f"duplicate id {row[columns.id]!r}", path=location, field=columns.id)
+        seen.add(row[columns.id])
+    return dataset, rows

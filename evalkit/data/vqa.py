@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.data import hf
+from evalkit.data.source import FilesOrHF
 from evalkit.data.files import find_file, read_json, require, require_list
 from evalkit.errors import EvalkitError
 from evalkit.types import Example, FileImage
@@ -16,7 +17,7 @@ _IMAGE_ROOTS = ("", "images", "Images")
 
 
 @dataclass(frozen=True)
-class VQAFiles:
+class VQAFiles(FilesOrHF):
     """A VQAv2-style benchmark: file names per split and HF split names per role."""
 
     questions: str = "v2_OpenEnded_mscoco_{split}_questions.json"
@@ -32,15 +33,8 @@ class VQAFiles:
             f"or a HF dataset (splits {self.hf_splits['support']}/{self.hf_splits['query']})"
         )
 
-    def split_name(self, role: str, hf_source: bool) -> str:
-        return (self.hf_splits if hf_source else self.splits)[role]
-
-    def load(self, location: str | Path, role: str, split: str | None = None) -> list[Example]:
-        source_is_hf = hf.looks_like_hf(location)
-        split = split or self.split_name(role, source_is_hf)
-        if source_is_hf:
-            return _from_hf(location, split)
-        return self._from_files(Path(location), split)
+    def _from_hf(self, location: str | Path, split: str) -> list[Example]:
+        return vqa_examples_from_hf(location, split)
 
     def _from_files(self, root: Path, split: str) -> list[Example]:
         questions_path = find_file(root, self.questions.format(split=split), _ANNOTATION_FOLDERS)
@@ -98,24 +92,25 @@ def _image_dir(root: Path, split: str) -> Path:
     return root / split
 
 
-def _answer_texts(answers: Any, path: Path | str, where: str) -> tuple[list[str], list[Any]]:
-    """Answer strings and answer ids from `[{answer, answer_id, ...}]` or a plain list of strings."""
+def answer_fields(answers: Any, path: Path | str, where: str) -> tuple[list[str], list[tuple]]:
+    """Answer strings and each answer's other fields (confidence, answer id or None), from
+    `[{answer, answer_confidence, answer_id}]` (official files) or a plain list of strings (HF copies)."""
     if not isinstance(answers, list) or not answers:
         raise EvalkitError(f"{where} has no answers", path=path, field="answers")
-    texts, ids = [], []
-    for position, answer in enumerate(answers):
+    texts, records = [], []
+    for answer in answers:
         if isinstance(answer, str):
             texts.append(answer)
-            ids.append(position + 1)
+            records.append((None, None))
         else:
             texts.append(str(require(answer, "answer", Path(str(path)), where)))
-            ids.append(answer.get("answer_id", position + 1))
-    return texts, ids
+            records.append((answer.get("answer_confidence"), answer.get("answer_id")))
+    return texts, records
 
 
 def _example(question_id: Any, image: Any, question: str, answers: Any, annotation: dict,
              path: Path | str, image_id: Any) -> Example:
-    texts, ids = _answer_texts(answers, path, f"question {question_id}")
+    texts, records = answer_fields(answers, path, f"question {question_id}")
     return Example(
         id=question_id,
         image=image,
@@ -123,23 +118,21 @@ def _example(question_id: Any, image: Any, question: str, answers: Any, annotati
         references=texts,
         meta={
             "image_id": image_id,
-            "answer_ids": ids,
+            "answer_records": records,
             "answer_type": annotation.get("answer_type", ""),
             "question_type": annotation.get("question_type", ""),
         },
     )
 
 
-def _from_hf(location: str | Path, split: str) -> list[Example]:
-    dataset = hf.open_split(location, split)
-    hf.require_columns(dataset, ["question_id", "question", "answers", "image"], location)
-    examples, seen = [], set()
-    for index, row in enumerate(hf.text_rows(dataset, "image")):
-        question_id = row["question_id"]
-        if question_id in seen:
-            raise EvalkitError(f"duplicate question_id {question_id}", path=location, field="question_id")
-        seen.add(question_id)
-        image = hf.DatasetImage(dataset, index, "image", str(location))
-        examples.append(_example(question_id, image, row["question"], row["answers"], row,
-                                 location, row.get("image_id")))
-    return sorted(examples, key=lambda example: example.id)
+VQA_HF_COLUMNS = hf.HFColumns(id="question_id", fields={"question": "question"},
+                               meta=("image_id", "answer_type", "question_type"))
+
+
+def vqa_examples_from_hf(location: str | Path, split: str) -> list[Example]:
+    dataset, rows = hf.rows_with_images(location, split, VQA_HF_COLUMNS)
+    return [
+        _example(row["question_id"], hf.DatasetImage(dataset, index, "image", str(location)), row["question"],
+                 row["answers"], row, location, row.get("image_id"))
+        for index, row in enumerate(rows)
+    ]

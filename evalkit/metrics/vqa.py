@@ -1,48 +1,71 @@
-"""VQA accuracy: `min(1, matching other annotators / 3)` averaged over leave-one-out subsets."""
+"""VQA accuracy: `min(1, matching other annotators / 3)` averaged over the 10 leave-one-out subsets,
+under the rule set of each benchmark's official evaluator (and OpenFlamingo's, for comparison)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from statistics import fmean
-from typing import Any, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 from evalkit.errors import EvalkitError
-from evalkit.metrics.vqa_normalize import clean_whitespace, normalize_answer
+from evalkit.metrics.vqa_normalize import clean_whitespace, normalize_answer, normalize_textvqa_answer
 from evalkit.types import Example
+
+When = Literal["always", "if_answers_differ", "never"]
 
 
 @dataclass(frozen=True)
 class VQARules:
-    """Which normalisation an official evaluator applies, and when."""
+    """Which normalisation an evaluator applies to each side, when, and how it leaves one out."""
 
     name: str
     description: str
-    normalize_only_if_answers_differ: bool
+    normalize: Callable[[str], str]
+    prediction: When
+    references: When
+    # "position": the 10 answers are distinct annotators. "identical_records": answer records equal
+    # in every field (answer, confidence, id if any) are left out together, as OpenFlamingo's
+    # evaluator does with files that carry no answer_id.
+    leave_one_out: Literal["position", "identical_records"] = "position"
 
 
-RULES = {
-    "vqav2": VQARules(
-        name="vqav2",
-        description="official VQAv2 evaluator: normalise prediction and answers only when the "
-        "10 answers are not all identical; leave-one-out by position",
-        normalize_only_if_answers_differ=True,
-    ),
-}
+RULES = {rules.name: rules for rules in (
+    VQARules("vqav2", "official VQAv2 evaluator: normalise prediction and answers only when the 10 answers "
+             "are not all identical; leave-one-out by position", normalize_answer,
+             "if_answers_differ", "if_answers_differ"),
+    VQARules("textvqa", "official TextVQA evaluator (mmf EvalAI answer processor): always normalise both "
+             "sides, with its tokenisation; leave-one-out by position", normalize_textvqa_answer,
+             "always", "always"),
+    VQARules("vizwiz", "official VizWiz evaluator: normalise the prediction only; leave-one-out by position",
+             normalize_answer, "always", "never"),
+    VQARules("openflamingo", "OpenFlamingo's evaluator: always normalise both sides; identical answer records "
+             "are left out together", normalize_answer, "always", "always", "identical_records"),
+)}
 
 
-def vqa_accuracy(prediction: str, answers: Sequence[str], rules: VQARules = RULES["vqav2"]) -> float:
-    """Accuracy of one prediction in [0, 1] against the annotators' answers."""
+def _applies(when: When, answers_differ: bool) -> bool:
+    return when == "always" or (when == "if_answers_differ" and answers_differ)
+
+
+def vqa_accuracy(prediction: str, answers: Sequence[str], rules: VQARules = RULES["vqav2"],
+                 records: Sequence[tuple] | None = None) -> float:
+    """Accuracy of one prediction in [0, 1]. `records` are the answers' other fields (confidence,
+    answer id or None), used only by `identical_records` leave-one-out."""
     references = [clean_whitespace(answer) for answer in answers]
     predicted = clean_whitespace(prediction)
-    if not rules.normalize_only_if_answers_differ or len(set(references)) > 1:
-        references = [normalize_answer(answer) for answer in references]
-        predicted = normalize_answer(predicted)
+    answers_differ = len(set(references)) > 1
+    if _applies(rules.references, answers_differ):
+        references = [rules.normalize(answer) for answer in references]
+    if _applies(rules.prediction, answers_differ):
+        predicted = rules.normalize(predicted)
+    if rules.leave_one_out == "position" or records is None:
+        keys: list[Any] = list(range(len(references)))
+    else:
+        keys = [(answer, *record) for answer, record in zip(references, records)]
     per_subset = []
     for left_out in range(len(references)):
-        matches = sum(
-            1 for position, answer in enumerate(references) if position != left_out and answer == predicted
-        )
+        matches = sum(1 for key, answer in zip(keys, references) if key != keys[left_out] and answer == predicted)
         per_subset.append(min(1.0, matches / 3))
     return fmean(per_subset)
 
@@ -54,30 +77,56 @@ def _grouped_percent(scores: Sequence[float], keys: Sequence[str]) -> dict[str, 
     return {key: 100 * fmean(values) for key, values in sorted(groups.items())}
 
 
+def answerability(predictions: Sequence[str], examples: Sequence[Example]) -> dict[str, float | None]:
+    """VizWiz's answerability figures: predicting "unanswerable" against the `answerable` labels."""
+    from sklearn.metrics import average_precision_score, f1_score
+
+    truth = [1 - int(example.meta["answerable"]) for example in examples]
+    said_unanswerable = [int(normalize_answer(clean_whitespace(p)) == "unanswerable") for p in predictions]
+    if len(set(truth)) < 2:
+        return {"unanswerable_average_precision": None, "unanswerable_f1": None}
+    return {
+        "unanswerable_average_precision": 100 * float(average_precision_score(truth, said_unanswerable)),
+        "unanswerable_f1": 100 * float(f1_score(truth, said_unanswerable, zero_division=0)),
+    }
+
+
 @dataclass(frozen=True)
 class VQAAccuracy:
-    """The metric object a VQA task plugin declares."""
+    """The metric object a VQA task plugin declares: a rule set, and optional pre-processing of the
+    prediction (OpenFlamingo's OK-VQA stemming) and answerability figures (VizWiz)."""
 
     rules_name: str = "vqav2"
     name: str = "vqa_accuracy"
+    prediction_transform: Callable[[str], str] | None = None
+    transform_name: str = ""
+    with_answerability: bool = False
 
     def __post_init__(self) -> None:
         if self.rules_name not in RULES:
-            raise EvalkitError(f"unknown VQA metric variant {self.rules_name!r} (known: {', '.join(RULES)})")
+            raise EvalkitError(f"unknown VQA metric rules {self.rules_name!r} (known: {', '.join(RULES)})")
 
     @property
     def variant(self) -> str:
-        return self.rules_name
+        return self.rules_name + (f"+{self.transform_name}" if self.transform_name else "")
+
+    def _prepared(self, prediction: str) -> str:
+        return self.prediction_transform(prediction) if self.prediction_transform else prediction
 
     def score(self, prediction: str, example: Example) -> float:
-        return vqa_accuracy(prediction, example.references, RULES[self.rules_name])
+        return vqa_accuracy(self._prepared(prediction), example.references, RULES[self.rules_name],
+                            example.meta.get("answer_records"))
 
-    def aggregate(self, scores: Sequence[float], examples: Sequence[Example]) -> dict[str, Any]:
+    def aggregate(self, scores: Sequence[float], examples: Sequence[Example],
+                  predictions: Sequence[str] | None = None) -> dict[str, Any]:
         if not scores:
             raise EvalkitError("no predictions to score")
-        return {
+        result: dict[str, Any] = {
             "score": 100 * fmean(scores),
             "count": len(scores),
             "by_answer_type": _grouped_percent(scores, [e.meta.get("answer_type", "") for e in examples]),
             "by_question_type": _grouped_percent(scores, [e.meta.get("question_type", "") for e in examples]),
         }
+        if self.with_answerability and predictions is not None:
+            result.update(answerability(predictions, examples))
+        return result

@@ -76,3 +76,13 @@ def normalize_words(text: str) -> str:
 def normalize_answer(text: str) -> str:
     """The full normalisation: punctuation, then words."""
     return normalize_words(strip_punctuation(text))
+
+
+def textvqa_word_tokenize(text: str) -> str:
+    """TextVQA's (mmf EvalAI answer processor) first step: lower case, drop ',' and '?', split "'s"."""
+    return text.lower().replace(",", "").replace("?", "").replace("'s", " 's").strip()
+
+
+def normalize_textvqa_answer(text: str) -> str:
+    """TextVQA's official processing: its tokenisation, then the VQA punctuation and word rules."""
+    return normalize_answer(clean_whitespace(textvqa_word_tokenize(text)))

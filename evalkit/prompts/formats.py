@@ -10,7 +10,10 @@ IDEFICS_INSTRUCT = "idefics-instruct"
 VQA_INSTRUCTION = "Instruction: provide an answer to the question. Use the image to answer.\n"
 
 
-def vqa_templates(instruction: str = VQA_INSTRUCTION) -> dict[str, PromptTemplate]:
+VIZWIZ_INSTRUCTION = "Task: Answer the questions based on the image when possible, otherwise say unanswerable.\n"
+
+
+def vqa_templates(instruction: str = VQA_INSTRUCTION, instruct_prefix: str = "") -> dict[str, PromptTemplate]:
     """Open-ended VQA: `Image:<image>Question: q Answer: a` (base) or a User/Assistant turn (instruct)."""
     return {
         IDEFICS: PromptTemplate(
@@ -20,8 +23,20 @@ def vqa_templates(instruction: str = VQA_INSTRUCTION) -> dict[str, PromptTemplat
             stop_strings=("\n", "Question", "Image:"),
         ),
         IDEFICS_INSTRUCT: PromptTemplate(
+            prefix=instruct_prefix,
             example="User:<image>{question}<end_of_utterance>\nAssistant: {answer}<end_of_utterance>\n",
             image_block="<image>",
             stop_strings=("<end_of_utterance>", "\n", "User:"),
         ),
     }
+
+
+def with_ocr_tokens(templates: dict[str, PromptTemplate]) -> dict[str, PromptTemplate]:
+    """Adds `<format>-ocr` variants that show each example's OCR tokens before its question."""
+    extra = {}
+    for name, template in templates.items():
+        marker = "Question: {question}" if "Question: {question}" in template.example else "{question}"
+        example = template.example.replace(marker, "OCR: {ocr_tokens}\n" + marker, 1)
+        extra[f"{name}-ocr"] = PromptTemplate(example=example, prefix=template.prefix,
+                                              image_block=template.image_block, stop_strings=template.stop_strings)
+    return {**templates, **extra}

@@ -1,1 +1,28 @@
 """Synthetic benchmark data in the official layouts, drawn with PIL, reproducible from a seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from evalkit.synthetic.vqa_family import write_okvqa, write_textvqa, write_vizwiz
+from evalkit.synthetic.vqav2 import write_vqav2
+
+# Bump when any picture, question or answer changes: cached copies are then rewritten.
+GENERATOR_VERSION = 2
+
+WRITERS: dict[str, Callable[..., object]] = {
+    "vqav2": write_vqav2,
+    "okvqa": write_okvqa,
+    "textvqa": write_textvqa,
+    "vizwiz": write_vizwiz,
+}
+
+
+def write_all(root: Path, seed: int = 0) -> dict[str, Path]:
+    """Every benchmark's synthetic copy in `root/<task>/`."""
+    folders = {}
+    for task, write in WRITERS.items():
+        folders[task] = root / task
+        write(folders[task], seed=seed)
+    return folders

@@ -9,12 +9,10 @@ from pathlib import Path
 
 from evalkit.synthetic.scenes import annotator_answers, questions_for, random_scene
 
-# Bump when the pictures, questions or answers change: cached copies are then rewritten.
-GENERATOR_VERSION = 1
 SPLITS = {"train2014": (100_000, 600), "val2014": (500_000, 60)}  # first image id, number of images
 
 
-def _question_record(image_id: int, question_id: int, question: str) -> dict:
+def question_record(image_id: int, question_id: int, question: str) -> dict:
     return {"image_id": image_id, "question": question, "question_id": question_id}
 
 
@@ -32,7 +30,7 @@ def _annotation_record(image_id: int, question_id: int, qa, answers: list[str]) 
     }
 
 
-def _header(split: str) -> dict:
+def file_header(split: str) -> dict:
     return {
         "info": {"description": "evalkit synthetic VQAv2-format data (coloured shapes)", "version": "1.0"},
         "license": {"name": "CC0", "url": "https://creativecommons.org/publicdomain/zero/1.0/"},
@@ -49,9 +47,9 @@ def write_split(root: Path, split: str, first_image_id: int, num_images: int, rn
         scene.draw(rng).save(image_dir / f"COCO_{split}_{image_id:012d}.jpg", quality=95)
         for index, qa in enumerate(questions_for(scene, rng)):
             question_id = image_id * 1000 + index
-            questions.append(_question_record(image_id, question_id, qa.question))
+            questions.append(question_record(image_id, question_id, qa.question))
             annotations.append(_annotation_record(image_id, question_id, qa, annotator_answers(qa, rng)))
-    header = _header(split)
+    header = file_header(split)
     (root / f"v2_OpenEnded_mscoco_{split}_questions.json").write_text(json.dumps(
         {**header, "task_type": "Open-Ended", "data_type": "mscoco", "questions": questions}))
     (root / f"v2_mscoco_{split}_annotations.json").write_text(json.dumps(
