@@ -48,6 +48,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="official layout folder, HF dataset folder/parquet, or hub id")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
+    parser.add_argument("--query-split", default=None,
+                        help="query split instead of the task's default, e.g. test-dev2015 (VQAv2) or test "
+                             "(VizWiz): writes the EvalAI upload file")
     parser.add_argument("--output", type=Path, default=None, help="run folder (default runs/<model>-<time>)")
     parser.add_argument("--prompt-format", default="auto", help="auto, idefics or idefics-instruct")
     parser.add_argument("--metric-variant", default=None,

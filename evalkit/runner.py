@@ -42,6 +42,7 @@ class RunConfig:
     limit: int | None = None
     prompt_format: str = "auto"
     metric_variant: str | None = None
+    query_split: str | None = None
     zero_shot: str = "flamingo"
     support_size: int | None = None
     max_new_tokens: int | None = None
@@ -99,9 +100,10 @@ def _generation_settings(task: TaskSpec, config: RunConfig) -> GenerationSetting
 
 def _summary(per_seed: dict[str, dict[str, Any]]) -> dict[str, Any]:
     values = [aggregate["score"] for aggregate in per_seed.values()]
+    unscored = any(value is None for value in values)
     return {
-        "mean": statistics.fmean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "mean": None if unscored else statistics.fmean(values),
+        "std": None if unscored else (statistics.stdev(values) if len(values) > 1 else 0.0),
         "num_seeds": len(values),
         "per_seed": per_seed,
     }
@@ -123,7 +125,7 @@ class Run:
         self.data: dict[str, tuple[list[Example], list[Example]]] = {}
         for name, task in self.tasks.items():
             location = config.data_location(name)
-            queries = task.data.load(location, "query")[: config.limit]
+            queries = task.data.load(location, "query", split=config.query_split)[: config.limit]
             self.data[name] = (task.data.load(location, "support"), queries)
         self.output = prepare_output(config.output)
 
@@ -155,6 +157,7 @@ class Run:
             "zero_shot": config.zero_shot,
             "support_pool_size": len(pool),
             "support_size": min(support_size, len(pool)),
+            "query_split": config.query_split or "default",
             "num_queries": len(queries),
             "shots": shots_results,
         }
@@ -167,14 +170,15 @@ class Run:
         bar = tqdm(total=len(prompts), desc=f"{task.name} {shots}-shot seed {seed}", unit="q",
                    disable=not self.config.progress)
         metric = self.metrics[task.name]
-        scores: list[float] = [0.0] * len(queries)
+        scored = all(query.references for query in queries)
+        scores: list[float | None] = [None] * len(queries)
         predictions: list[str] = [""] * len(queries)
 
         def record_batch(indices: list[int], generations: list[str]) -> None:
             records = []
             for index, generation in zip(indices, generations):
                 prediction = predictions[index] = task.postprocess(generation, stop_strings)
-                scores[index] = metric.score(prediction, queries[index])
+                scores[index] = metric.score(prediction, queries[index]) if scored else None
                 records.append({
                     "task": task.name, "shots": shots, "seed": seed, "id": queries[index].id,
                     "demo_ids": [demo.example.id for demo in demos[index]],
@@ -186,7 +190,20 @@ class Run:
 
         generate_all(adapter, prompts, self.config.batch_size, settings, stop_strings, record_batch)
         bar.close()
-        return metric.aggregate(scores, queries, predictions)
+        exported = self._export_predictions(task, queries, predictions, shots, seed)
+        if not scored:
+            return {"score": None, "count": len(queries), "unscored": "the split has no answers",
+                    "predictions_file": exported}
+        return {**metric.aggregate(scores, queries, predictions), "predictions_file": exported}
+
+    def _export_predictions(self, task: TaskSpec, queries: Sequence[Example], predictions: Sequence[str],
+                            shots: int, seed: int) -> str:
+        """The benchmark's official results format (EvalAI's upload file for test splits)."""
+        id_key, answer_key = task.prediction_keys
+        name = f"predictions_{task.name}_{shots}shot_seed{seed}.json"
+        write_json(self.output / name, [{id_key: query.id, answer_key: prediction}
+                                        for query, prediction in zip(queries, predictions)])
+        return name
 
     def execute(self, adapter: ModelAdapter, label: str | None = None) -> dict[str, Any]:
         started = time.time()

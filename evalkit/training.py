@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import string
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,7 +59,8 @@ def training_sequence(task: TaskSpec, prompt_format: str, pool: Sequence[Example
         demos = [Demo(example, task.demo_answer(example)) for example in others[:shots]]
     demos.append(Demo(query, task.demo_answer(query)))
     template = task.template(prompt_format)
-    inputs = [str(value) for demo in demos for value in demo.example.fields.values()]
+    shown = [name for _, name, _, _ in string.Formatter().parse(template.example) if name and name != "answer"]
+    inputs = [str(demo.example.fields[name]) for demo in demos for name in shown]
     return TrainingSequence(build_sequence(template, demos), template.prefix, inputs)
 
 

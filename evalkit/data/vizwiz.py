@@ -18,11 +18,11 @@ HF_COLUMNS = hf.HFColumns(id="question_id", fields={"question": "question"}, met
 def _example(image_name: str, image, question: str, answers, record: dict, path, where: str) -> Example:
     texts, records = answer_fields(answers, path, where)
     answerable = record.get("answerable")
-    if answerable is None:
+    if answerable is None and texts:
         answerable = int(sum(text == "unanswerable" for text in texts) < len(texts) / 2)
     return Example(id=image_name, image=image, fields={"question": question}, references=texts,
                    meta={"answer_records": records, "answer_type": record.get("answer_type", ""),
-                         "answerable": int(answerable)})
+                         "answerable": None if answerable is None else int(answerable)})
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,9 @@ class VizWizFiles(FilesOrHF):
             if image_name in seen:
                 raise EvalkitError(f"duplicate image {image_name}", path=path, field="image")
             seen.add(image_name)
+            answers = None if split == "test" else require(record, "answers", path, where)
             examples.append(_example(image_name, FileImage(root / split / image_name),
-                                     require(record, "question", path, where), require(record, "answers", path, where),
-                                     record, path, where))
+                                     require(record, "question", path, where), answers, record, path, where))
         return examples
 
     def _from_hf(self, location: str | Path, split: str) -> list[Example]:

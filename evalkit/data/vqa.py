@@ -25,6 +25,8 @@ class VQAFiles(FilesOrHF):
     image: str = "COCO_{split}_{image_id:012d}.jpg"
     splits: dict[str, str] = field(default_factory=lambda: {"support": "train2014", "query": "val2014"})
     hf_splits: dict[str, str] = field(default_factory=lambda: {"support": "train", "query": "validation"})
+    # Splits without public annotations (scored on EvalAI) -> the split their images belong to.
+    test_splits: dict[str, str] = field(default_factory=lambda: {"test-dev2015": "test2015", "test2015": "test2015"})
 
     def describe(self) -> str:
         return (
@@ -38,23 +40,27 @@ class VQAFiles(FilesOrHF):
 
     def _from_files(self, root: Path, split: str) -> list[Example]:
         questions_path = find_file(root, self.questions.format(split=split), _ANNOTATION_FOLDERS)
-        annotations_path = find_file(root, self.annotations.format(split=split), _ANNOTATION_FOLDERS)
         questions = _index_by_question_id(
             require_list(read_json(questions_path), "questions", questions_path), questions_path
         )
-        annotations = _index_by_question_id(
-            require_list(read_json(annotations_path), "annotations", annotations_path), annotations_path
-        )
-        _check_pairing(questions, annotations, questions_path, annotations_path)
-        image_dir = _image_dir(root, split)
+        annotations: dict[int, dict] = {}
+        annotations_path = questions_path
+        if split not in self.test_splits:
+            annotations_path = find_file(root, self.annotations.format(split=split), _ANNOTATION_FOLDERS)
+            annotations = _index_by_question_id(
+                require_list(read_json(annotations_path), "annotations", annotations_path), annotations_path
+            )
+            _check_pairing(questions, annotations, questions_path, annotations_path)
+        image_split = self.test_splits.get(split, split)
+        image_dir = _image_dir(root, image_split)
         examples = []
         for question_id in sorted(questions):
             question = questions[question_id]
-            annotation = annotations[question_id]
+            annotation = annotations.get(question_id, {})
             where = f"question {question_id}"
             image_id = require(question, "image_id", questions_path, where)
-            answers = require(annotation, "answers", annotations_path, where)
-            image = FileImage(image_dir / self.image.format(split=split, image_id=int(image_id)))
+            answers = require(annotation, "answers", annotations_path, where) if annotations else None
+            image = FileImage(image_dir / self.image.format(split=image_split, image_id=int(image_id)))
             examples.append(
                 _example(question_id, image, require(question, "question", questions_path, where),
                          answers, annotation, annotations_path, image_id)
@@ -94,7 +100,10 @@ def _image_dir(root: Path, split: str) -> Path:
 
 def answer_fields(answers: Any, path: Path | str, where: str) -> tuple[list[str], list[tuple]]:
     """Answer strings and each answer's other fields (confidence, answer id or None), from
-    `[{answer, answer_confidence, answer_id}]` (official files) or a plain list of strings (HF copies)."""
+    `[{answer, answer_confidence, answer_id}]` (official files) or a plain list of strings (HF copies).
+    None (a test split, scored elsewhere) gives no answers."""
+    if answers is None:
+        return [], []
     if not isinstance(answers, list) or not answers:
         raise EvalkitError(f"{where} has no answers", path=path, field="answers")
     texts, records = [], []

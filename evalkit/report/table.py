@@ -6,6 +6,8 @@ from typing import Any
 
 
 def _cell(entry: dict[str, Any]) -> str:
+    if entry["mean"] is None:
+        return "unscored"
     if entry.get("num_seeds", 1) > 1:
         return f"{entry['mean']:.2f} ± {entry['std']:.2f}"
     return f"{entry['mean']:.2f}"
