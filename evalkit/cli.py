@@ -90,10 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder made by `evalkit make-data` (default: generated from --seed in a temporary folder)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--steps", type=int, default=None)
-    demo = commands.add_parser("demo", help="the embedded default: offline model on synthetic VQAv2")
+    demo = commands.add_parser("demo", help="the embedded default: offline models on the synthetic VQA tasks")
     demo.add_argument("--workdir", type=Path, default=None, help="where model and data are kept (.evalkit)")
     demo.add_argument("--shots", type=int_list, default=[0, 4])
-    demo.add_argument("--limit", type=int, default=None, help="first N questions (default: all 180)")
+    demo.add_argument("--limit", type=int, default=None, help="first N questions per task (default: all)")
     return parser
 
 

@@ -129,6 +129,9 @@ def cmd_train_tiny(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from evalkit.assets import DEFAULT_WORKDIR, TRAINED_MODEL, ensure_data, ensure_random_model
     from evalkit.report.table import breakdown_table, results_table
@@ -137,18 +140,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise EvalkitError("must be at least 1", field="--limit")
     workdir: Path = args.workdir or DEFAULT_WORKDIR
-    data = ensure_data(workdir) / "vqav2"
+    data = ensure_data(workdir)
     models = [("tiny IDEFICS, trained (embedded default)", TRAINED_MODEL, "demo-trained"),
               ("tiny IDEFICS, random weights", ensure_random_model(workdir), "demo-random")]
     all_results = []
     for label, model, run_name in models:
-        config = RunConfig(model=str(model), tasks=["vqav2"], shots=args.shots, seeds=[42],
+        config = RunConfig(model=str(model), tasks=list(DEMO_TASKS), shots=args.shots, seeds=[42],
                            output=workdir / "runs" / run_name, data_dirs={"*": str(data)},
                            batch_size=16, limit=args.limit)
         all_results.append(execute_run(config, label=label, quiet=True))
     print()
     print(results_table(all_results))
-    print("VQAv2 accuracy by answer type, trained model:")
+    print("Accuracy by answer type, trained model:")
     print(breakdown_table(all_results[0]))
     print(f"runs in {workdir / 'runs'}/ (results.json, samples.jsonl, table.md each)")
     return 0

@@ -71,6 +71,9 @@ def vqa_accuracy(prediction: str, answers: Sequence[str], rules: VQARules = RULE
 
 
 def _grouped_percent(scores: Sequence[float], keys: Sequence[str]) -> dict[str, float]:
+    """Mean score (x100) per group; empty when no example names a group."""
+    if not any(keys):
+        return {}
     groups: dict[str, list[float]] = defaultdict(list)
     for score, key in zip(scores, keys):
         groups[key].append(score)
