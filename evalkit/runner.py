@@ -22,6 +22,7 @@ from evalkit.prompts.builder import Demo, build_prompt, prompt_text
 from evalkit.registry import get_task
 from evalkit.report.store import SampleLog, prepare_output, write_atomic, write_json
 from evalkit.report.table import breakdown_table, results_table
+from evalkit.scoring import score_predictions
 from evalkit.shots.random_shots import RandomShots, draw_support
 from evalkit.taskspec import GenerationSettings, TaskSpec
 from evalkit.types import Example
@@ -170,31 +171,32 @@ class Run:
         bar = tqdm(total=len(prompts), desc=f"{task.name} {shots}-shot seed {seed}", unit="q",
                    disable=not self.config.progress)
         metric = self.metrics[task.name]
-        scored = all(query.references for query in queries)
-        scores: list[float | None] = [None] * len(queries)
-        predictions: list[str] = [""] * len(queries)
+        generations: list[str] = [""] * len(queries)
 
-        def record_batch(indices: list[int], generations: list[str]) -> None:
-            records = []
-            for index, generation in zip(indices, generations):
-                prediction = predictions[index] = task.postprocess(generation, stop_strings)
-                scores[index] = metric.score(prediction, queries[index]) if scored else None
-                records.append({
-                    "task": task.name, "shots": shots, "seed": seed, "id": queries[index].id,
-                    "demo_ids": [demo.example.id for demo in demos[index]],
-                    "prompt": prompt_text(prompts[index]), "generation": generation, "prediction": prediction,
-                    "score": scores[index],
-                })
-            samples.append(records)
+        def record_batch(indices: list[int], texts: list[str]) -> None:
+            for index, text in zip(indices, texts):
+                generations[index] = text
             bar.update(len(indices))
 
         generate_all(adapter, prompts, self.config.batch_size, settings, stop_strings, record_batch)
         bar.close()
+        predictions = [task.postprocess(generation, stop_strings) for generation in generations]
         exported = self._export_predictions(task, queries, predictions, shots, seed)
-        if not scored:
-            return {"score": None, "count": len(queries), "unscored": "the split has no answers",
-                    "predictions_file": exported}
-        return {**metric.aggregate(scores, queries, predictions), "predictions_file": exported}
+        if all(query.references for query in queries):
+            scored = score_predictions(metric, queries, predictions)
+            scores: Sequence[float | None] = scored.scores
+            aggregate = {**scored.aggregate, "predictions_file": exported}
+        else:
+            scores = [None] * len(queries)
+            aggregate = {"score": None, "count": len(queries), "unscored": "the split has no answers",
+                         "predictions_file": exported}
+        samples.append({
+            "task": task.name, "shots": shots, "seed": seed, "id": query.id,
+            "demo_ids": [demo.example.id for demo in query_demos], "prompt": prompt_text(prompt),
+            "generation": generation, "prediction": prediction, "score": score,
+        } for query, query_demos, prompt, generation, prediction, score
+            in zip(queries, demos, prompts, generations, predictions, scores))
+        return aggregate
 
     def _export_predictions(self, task: TaskSpec, queries: Sequence[Example], predictions: Sequence[str],
                             shots: int, seed: int) -> str:

@@ -19,8 +19,8 @@ class Scored:
 
 
 def score_predictions(metric: Metric, examples: Sequence[Example], predictions: Sequence[str]) -> Scored:
-    scores = [metric.score(prediction, example) for prediction, example in zip(predictions, examples)]
-    return Scored(scores, metric.aggregate(scores, examples, predictions))
+    scores, aggregate = metric.score_all(predictions, examples)
+    return Scored(scores, aggregate)
 
 
 def read_predictions_file(path: Path, task: TaskSpec) -> dict[Any, str]:

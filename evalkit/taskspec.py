@@ -58,15 +58,13 @@ class DataSource(Protocol):
 
 
 class Metric(Protocol):
-    """Per-sample scores and their aggregate; `variant` says which official rules apply."""
+    """Scores for a whole set of predictions: per sample and aggregated (corpus-level metrics such
+    as CIDEr need the whole set). `variant` names the official rules applied."""
 
     name: str
     variant: str
 
-    def score(self, prediction: str, example: Example) -> float: ...
-
-    def aggregate(self, scores: Sequence[float], examples: Sequence[Example],
-                  predictions: Sequence[str] | None = None) -> dict[str, Any]: ...
+    def score_all(self, predictions: Sequence[str], examples: Sequence[Example]) -> tuple[list[float], dict[str, Any]]: ...
 
 
 def most_common_reference(example: Example) -> str:

@@ -120,6 +120,10 @@ class VQAAccuracy:
         return vqa_accuracy(self._prepared(prediction), example.references, RULES[self.rules_name],
                             example.meta.get("answer_records"))
 
+    def score_all(self, predictions: Sequence[str], examples: Sequence[Example]) -> tuple[list[float], dict]:
+        scores = [self.score(prediction, example) for prediction, example in zip(predictions, examples)]
+        return scores, self.aggregate(scores, examples, predictions)
+
     def aggregate(self, scores: Sequence[float], examples: Sequence[Example],
                   predictions: Sequence[str] | None = None) -> dict[str, Any]:
         if not scores:
