@@ -11,6 +11,7 @@ from pathlib import Path
 
 from evalkit.registry import all_tasks
 from evalkit import synthetic
+from evalkit.synthetic import captions as synthetic_captions
 from evalkit.synthetic import vqa_family
 from evalkit.synthetic.scenes import corpus_sentences
 from evalkit.synthetic.vqav2 import SPLITS
@@ -29,7 +30,8 @@ def tokenizer_corpus() -> list[str]:
         for template in task.templates.values():
             texts.append(template.prefix)
             texts.append(template.example.replace("{", "").replace("}", ""))
-    return (texts + corpus_sentences() + vqa_family.corpus_sentences()) * 4
+    sentences = corpus_sentences() + vqa_family.corpus_sentences() + synthetic_captions.corpus_sentences()
+    return (texts + sentences) * 4
 
 
 def _fingerprint(*parts: object) -> str:

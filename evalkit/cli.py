@@ -73,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score an official-format predictions file")
     score.add_argument("--task", required=True)
     score.add_argument("--predictions", type=Path, required=True)
-    score.add_argument("--data-dir", required=True)
+    source = score.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data-dir", help="the task's data folder (official layout)")
+    source.add_argument("--references", type=Path,
+                        help="captioning: a COCO-format captions file (images + annotations) to score against")
     score.add_argument("--split", default=None, help="split to score against (default: the query split)")
     score.add_argument("--subset", action="store_true", help="score only the questions predicted")
     score.add_argument("--metric-variant", default=None, help="a named metric variant, e.g. openflamingo")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from evalkit.errors import EvalkitError
@@ -69,12 +70,18 @@ def cmd_score(args: argparse.Namespace) -> int:
     task = get_task(args.task)
     metric = task.metric_for(args.metric_variant)
     predictions = read_predictions_file(args.predictions, task)
-    examples = task.data.load(args.data_dir, "query", split=args.split)
+    if args.references is not None:
+        from evalkit.data.captions import read_coco_references
+
+        examples = read_coco_references(args.references)
+    else:
+        examples = task.data.load(args.data_dir, "query", split=args.split)
     kept, answers = match_predictions(predictions, examples, args.predictions, task.prediction_keys[0], args.subset)
     scored = score_predictions(metric, kept, answers)
     results = {
         "model": {"model": f"predictions:{args.predictions.name}"},
-        "config": {"task": task.name, "predictions": str(args.predictions), "data": args.data_dir,
+        "config": {"task": task.name, "predictions": str(args.predictions),
+                   "data": args.data_dir or str(args.references),
                    "split": args.split, "subset": args.subset},
         "environment": describe_environment(),
         "tasks": {task.name: {
@@ -90,6 +97,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         prepare_output(args.output)
         write_json(args.output / "results.json", results)
         write_atomic(args.output / "table.md", table)
+        write_atomic(args.output / "samples.jsonl", "".join(
+            json.dumps({"id": example.id, "prediction": answer, "score": score}, default=str) + "\n"
+            for example, answer, score in zip(kept, answers, scored.scores)))
     return 0
 
 
@@ -151,7 +161,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         all_results.append(execute_run(config, label=label, quiet=True))
     print()
     print(results_table(all_results))
-    print("Accuracy by answer type, trained model:")
+    print("Details, trained model:")
     print(breakdown_table(all_results[0]))
     print(f"runs in {workdir / 'runs'}/ (results.json, samples.jsonl, table.md each)")
     return 0

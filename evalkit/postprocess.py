@@ -25,3 +25,12 @@ def vqa_answer(generation: str, stop_strings: Sequence[str] = ()) -> str:
     answer = cut_at_stop_strings(generation, tuple(stop_strings) + VQA_MARKERS)
     answer = re.split(", ", answer, maxsplit=1)[0]
     return answer.strip()
+
+
+CAPTION_MARKERS = ("Caption:", "Image:", "User:", "Assistant:", "<end_of_utterance>", "\n")
+
+
+def caption_answer(generation: str, stop_strings: Sequence[str] = ()) -> str:
+    """Cut at the next example's marker, then strip spaces and surrounding quotes."""
+    caption = cut_at_stop_strings(generation, tuple(stop_strings) + CAPTION_MARKERS)
+    return caption.strip().strip('"\'').strip()

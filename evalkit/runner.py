@@ -127,7 +127,8 @@ class Run:
         for name, task in self.tasks.items():
             location = config.data_location(name)
             queries = task.data.load(location, "query", split=config.query_split)[: config.limit]
-            self.data[name] = (task.data.load(location, "support"), queries)
+            support_location = config.data_dirs.get(f"{name}:support", location)
+            self.data[name] = (task.data.load(support_location, "support"), queries)
         self.output = prepare_output(config.output)
 
     def evaluate_task(self, task: TaskSpec, adapter: ModelAdapter, samples: SampleLog) -> dict[str, Any]:

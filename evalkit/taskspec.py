@@ -74,6 +74,15 @@ def most_common_reference(example: Example) -> str:
     return next(ref for ref in example.references if counts[ref] == best)
 
 
+def random_reference(example: Example) -> str:
+    """The demo caption: one of the references, chosen from the example's id (m4 picks at random;
+    this is reproducible and independent of the run's other choices)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"demo-caption/{example.id}".encode()).digest()
+    return example.references[int.from_bytes(digest[:4], "big") % len(example.references)]
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """Everything the pipeline needs to know about one benchmark."""

@@ -40,3 +40,22 @@ def with_ocr_tokens(templates: dict[str, PromptTemplate]) -> dict[str, PromptTem
         extra[f"{name}-ocr"] = PromptTemplate(example=example, prefix=template.prefix,
                                               image_block=template.image_block, stop_strings=template.stop_strings)
     return {**templates, **extra}
+
+
+CAPTION_REQUEST = "Describe the image briefly."
+
+
+def caption_templates() -> dict[str, PromptTemplate]:
+    """Captioning: `Image:<image>Caption: c` (base) or a User/Assistant turn asking for a caption."""
+    return {
+        IDEFICS: PromptTemplate(
+            example="Image:<image>Caption: {answer}\n",
+            image_block="Image:<image>",
+            stop_strings=("\n", "Caption:", "Image:"),
+        ),
+        IDEFICS_INSTRUCT: PromptTemplate(
+            example=f"User:<image>{CAPTION_REQUEST}<end_of_utterance>\nAssistant: {{answer}}<end_of_utterance>\n",
+            image_block="<image>",
+            stop_strings=("<end_of_utterance>", "\n", "User:"),
+        ),
+    }

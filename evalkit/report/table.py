@@ -27,15 +27,24 @@ def results_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def breakdown_table(result: dict[str, Any], key: str = "by_answer_type") -> str:
-    """Per task and shot count, the first seed's breakdown (e.g. VQA answer types)."""
+SKIPPED_DETAILS = {"score", "count", "predictions_file", "unscored", "by_question_type"}
+
+
+def _details(aggregate: dict[str, Any]) -> str:
+    numbers = [f"{key} {value:.2f}" for key, value in aggregate.items()
+               if key not in SKIPPED_DETAILS and isinstance(value, (int, float)) and not isinstance(value, bool)]
+    groups = [f"{key}: " + ", ".join(f"{name} {value:.2f}" for name, value in value.items())
+              for key, value in aggregate.items() if key not in SKIPPED_DETAILS and isinstance(value, dict) and value]
+    return "; ".join(part for part in (", ".join(numbers), *groups) if part)
+
+
+def breakdown_table(result: dict[str, Any]) -> str:
+    """Per task, shot count and seed: the figures besides the headline (BLEU, METEOR, answer types...)."""
     lines = []
     for task_name, task in result["tasks"].items():
         for shots, entry in task["shots"].items():
             for seed, aggregate in entry["per_seed"].items():
-                groups = aggregate.get(key)
-                if not groups:
-                    continue
-                parts = ", ".join(f"{name or '?'} {value:.2f}" for name, value in groups.items())
-                lines.append(f"- {task_name} {shots}-shot seed {seed}: {parts}")
+                details = _details(aggregate)
+                if details:
+                    lines.append(f"- {task_name} {shots}-shot seed {seed}: {details}")
     return "\n".join(lines) + ("\n" if lines else "")

@@ -5,17 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from evalkit.synthetic.captions import write_coco, write_flickr30k, write_nocaps
 from evalkit.synthetic.vqa_family import write_okvqa, write_textvqa, write_vizwiz
 from evalkit.synthetic.vqav2 import write_vqav2
 
 # Bump when any picture, question or answer changes: cached copies are then rewritten.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 WRITERS: dict[str, Callable[..., object]] = {
     "vqav2": write_vqav2,
     "okvqa": write_okvqa,
     "textvqa": write_textvqa,
     "vizwiz": write_vizwiz,
+    "coco": write_coco,
+    "flickr30k": write_flickr30k,
+    "nocaps": write_nocaps,
 }
 
 
