@@ -139,7 +139,7 @@ def cmd_train_tiny(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz")
+DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

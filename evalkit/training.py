@@ -26,6 +26,7 @@ from evalkit.registry import get_task
 from evalkit.taskspec import TaskSpec
 from evalkit.types import Example, Prompt
 
+DEFAULT_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco", "flickr30k", "textcaps")
 IDEFICS_IMAGE_TEXT = "<fake_token_around_image><image><fake_token_around_image>"
 
 
@@ -125,7 +126,7 @@ def _trainable_model(folder: Path):
 
 
 def train_tiny_idefics(data_root: Path, output_dir: Path, corpus: Sequence[str],
-                       task_names: Sequence[str] = ("vqav2", "okvqa", "textvqa", "vizwiz"),
+                       task_names: Sequence[str] = DEFAULT_TASKS,
                        settings: TrainSettings = TrainSettings(), log_every: int = 100) -> dict[str, Any]:
     """Build the tiny model from `settings.seed`, train it on `data_root/<task>/` for each task
     (a task drawn at random for each sequence), and save it with `save_pretrained`."""

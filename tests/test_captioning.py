@@ -127,3 +127,14 @@ def test_end_to_end(task, tiny_model, caption_data, tmp_path):
         assert results["support_pool_size"] == 150  # COCO Karpathy train, found in ../coco
     upload = json.loads((tmp_path / "predictions_coco_0shot_seed42.json").read_text()) if task == "coco" else []
     assert all(set(r) == {"image_id", "caption"} for r in upload)
+
+
+def test_textcaps_groups_captions_by_image(tmp_path):
+    references = ["A stop sign.", "A sign saying stop."]
+    data = [{"image_id": "ab12", "caption_id": i, "caption_str": c, "reference_strs": references}
+            for i, c in enumerate(references)]
+    data.append({"image_id": "cd34", "caption_id": 0, "caption_str": "An exit sign."})
+    (tmp_path / "TextCaps_0.1_val.json").write_text(json.dumps({"data": data}))
+    examples = get_task("textcaps").data.load(tmp_path, "query")
+    assert [(e.id, e.references) for e in examples] == [("ab12", references), ("cd34", ["An exit sign."])]
+    assert examples[0].image.path == tmp_path / "train_images" / "ab12.jpg"

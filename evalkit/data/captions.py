@@ -125,3 +125,34 @@ def read_coco_references(path: Path) -> list[Example]:
         captions.setdefault(require(annotation, "image_id", path, where), []).append(
             str(require(annotation, "caption", path, where)))
     return [_caption_example(image_id, FileImage(path), texts, {}) for image_id, texts in sorted(captions.items())]
+
+
+@dataclass(frozen=True)
+class TextCapsFiles(FilesOrHF):
+    """TextCaps 0.1: `TextCaps_0.1_{split}.json`, `data[]` with one entry per caption (`caption_str`,
+    and `reference_strs` holding all of the image's captions); images in `train_images/` (as TextVQA)."""
+
+    file: str = "TextCaps_0.1_{split}.json"
+    splits: dict[str, str] = field(default_factory=lambda: {"support": "train", "query": "val"})
+    hf_splits: dict[str, str] = field(default_factory=lambda: {"support": "train", "query": "validation"})
+
+    def describe(self) -> str:
+        return "file TextCaps_0.1_{split}.json, images train_images/{image_id}.jpg (support train, queries val)"
+
+    def _from_files(self, root: Path, split: str) -> list[Example]:
+        path = find_file(root, self.file.format(split=split))
+        captions: dict[str, list[str]] = {}
+        for position, record in enumerate(require_list(read_json(path), "data", path)):
+            where = f"record {position}"
+            image_id = safe_file_name(require(record, "image_id", path, where), path, "image_id")
+            references = record.get("reference_strs")
+            if references:
+                captions[image_id] = [str(text) for text in references]
+            else:
+                captions.setdefault(image_id, []).append(str(require(record, "caption_str", path, where)))
+        folder = root / ("test_images" if split == "test" else "train_images")
+        return [_caption_example(image_id, FileImage(folder / f"{image_id}.jpg"), texts, {})
+                for image_id, texts in captions.items()]
+
+    def _from_hf(self, location: str | Path, split: str) -> list[Example]:
+        raise EvalkitError("TextCaps is read from its official JSON file and image folder", path=location)

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Callable
 
 from evalkit.synthetic.captions import write_coco, write_flickr30k, write_nocaps
-from evalkit.synthetic.vqa_family import write_okvqa, write_textvqa, write_vizwiz
+from evalkit.synthetic.vqa_family import write_okvqa, write_textcaps, write_textvqa, write_vizwiz
 from evalkit.synthetic.vqav2 import write_vqav2
 
 # Bump when any picture, question or answer changes: cached copies are then rewritten.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 WRITERS: dict[str, Callable[..., object]] = {
     "vqav2": write_vqav2,
@@ -20,6 +20,7 @@ WRITERS: dict[str, Callable[..., object]] = {
     "coco": write_coco,
     "flickr30k": write_flickr30k,
     "nocaps": write_nocaps,
+    "textcaps": write_textcaps,
 }
 
 

@@ -100,5 +100,26 @@ def write_vizwiz(root: Path, seed: int = 0, images: dict[str, int] | None = None
 
 
 def corpus_sentences() -> list[str]:
-    return [f"what does the sign say? {w} {w.upper()}" for w in SIGN_WORDS] + [
+    return [f"what does the sign say? {w} {w.upper()} A sign that says {w}. The word {w} written in red."
+            for w in SIGN_WORDS] + [
         "What shape is shown in the picture? circles squares triangles", f"{UNANSWERABLE} blurry"]
+
+
+def write_textcaps(root: Path, seed: int = 0, images: dict[str, int] | None = None) -> None:
+    """TextCaps 0.1: one `data[]` entry per caption, each carrying all five `reference_strs`."""
+    (root / "train_images").mkdir(parents=True, exist_ok=True)
+    for split, count in (images or {"train": 150, "val": 40}).items():
+        rng = random.Random(f"{seed}:textcaps:{split}")
+        data = []
+        for _ in range(count):
+            image_id = f"{rng.getrandbits(64):016x}"
+            word = rng.choice(SIGN_WORDS)
+            _sign(word, rng).save(root / "train_images" / f"{image_id}.jpg", quality=95)
+            references = [f"A sign that says {word}.", f"A white sign with the word {word.upper()} on it.",
+                          f"The word {word} written in red.", f"A {word} sign.", f"Red letters reading {word}."]
+            for caption_id, caption in enumerate(references):
+                data.append({"image_id": image_id, "image_name": image_id, "image_path": f"{split}/{image_id}.jpg",
+                             "set_name": split, "caption_id": caption_id, "caption_str": caption,
+                             "caption_tokens": caption.lower().rstrip(".").split(), "reference_strs": references})
+        header = {"dataset_type": split, "dataset_name": "textcaps", "dataset_version": "0.1"}
+        (root / f"TextCaps_0.1_{split}.json").write_text(json.dumps({**header, "data": data}))
