@@ -20,6 +20,7 @@ FAKECAP = Path(__file__).resolve().parents[2] / "shared" / "reference" / "coco-f
 @pytest.fixture(scope="module")
 def fakecap_scores(tmp_path_factory) -> tuple[dict, dict]:
     output = tmp_path_factory.mktemp("fakecap")
+    assert FAKECAP.is_dir(), f"the reference data is missing: {FAKECAP} (CI has ../shared beside the clone)"
     assert main(["score", "--task", "coco", "--predictions", str(FAKECAP / "captions_val2014_fakecap_results.json"),
                  "--references", str(FAKECAP / "captions_fakecap_references.json"), "--output", str(output)]) == 0
     aggregate = json.loads((output / "results.json").read_text())["tasks"]["coco"]["shots"]["0"]["per_seed"]["-"]
