@@ -34,7 +34,7 @@ def _token_id(tokenizer: Any, token: str) -> int | None:
 class IdeficsAdapter:
     """Batched generation for IDEFICS checkpoints (base and instruct)."""
 
-    capabilities = Capabilities(generation=True, scoring=False, max_images=None)
+    capabilities = Capabilities(generation=True, scoring=True, max_images=None)
 
     def __init__(self, model: Any, processor: Any, name: str, dtype: torch.dtype, device: torch.device):
         self.model = model
@@ -110,6 +110,79 @@ class IdeficsAdapter:
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
         return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
-    def score_continuations(self, prompt: Prompt, continuations: Sequence[str]) -> list[ContinuationScore]:
-        raise NotImplementedError("log-likelihood scoring arrives with the classification tasks")
+    def continuation_ids(self, prompt: Prompt, continuations: Sequence[str]) -> list[list[int]]:
+        """Each continuation's tokens as they follow the prompt: the tokens of (last prompt text +
+        continuation) after those of the last prompt text, so word boundaries tokenise as in the full
+        sequence."""
+        tail = prompt[-1].strip(" ") if prompt and isinstance(prompt[-1], str) else ""
+        head = self.tokenizer(tail, add_special_tokens=False)["input_ids"]
+        fulls = self.tokenizer([tail + c for c in continuations], add_special_tokens=False)["input_ids"]
+        ids = []
+        for continuation, full in zip(continuations, fulls):
+            if full[: len(head)] != head or len(full) == len(head):
+                raise EvalkitError(f"continuation {continuation!r} does not tokenise after the prompt")
+            ids.append(full[len(head):])
+        return ids
 
+    def score_continuations(self, prompt: Prompt, continuations: Sequence[str],
+                            chunk_size: int = 256) -> list[ContinuationScore]:
+        """Log-probabilities of each continuation after `prompt`: the prompt (text and images) is
+        encoded once; its keys/values serve every candidate, `chunk_size` candidates per forward."""
+        inputs = self._encode([prompt])
+        with torch.inference_mode():
+            encoded = self.model(**inputs, use_cache=True)
+            first = torch.log_softmax(encoded.logits[0, -1].float(), dim=-1)
+            candidates = self.continuation_ids(prompt, continuations)
+            scores: list[ContinuationScore] = []
+            for start in range(0, len(candidates), chunk_size):
+                chunk = candidates[start:start + chunk_size]
+                scores.extend(self._score_chunk(encoded, inputs, first, chunk))
+        return scores
+
+    def _score_chunk(self, encoded: Any, inputs: dict, first: torch.Tensor,
+                     chunk: list[list[int]]) -> list[ContinuationScore]:
+        from transformers import DynamicCache
+
+        size, length = len(chunk), max(len(tokens) for tokens in chunk)
+        prompt_length = inputs["input_ids"].shape[1]
+        ids = torch.full((size, length), self.tokenizer.pad_token_id, dtype=torch.long, device=self.device)
+        real = torch.zeros((size, length), dtype=torch.long, device=self.device)
+        for row, tokens in enumerate(chunk):
+            ids[row, : len(tokens)] = torch.tensor(tokens, device=self.device)
+            real[row, : len(tokens)] = 1
+        cache = DynamicCache([(layer.keys.expand(size, -1, -1, -1), layer.values.expand(size, -1, -1, -1))
+                              for layer in encoded.past_key_values.layers])
+        images = encoded.image_hidden_states.expand(size, -1, -1, -1).contiguous()
+        image_key = "perceiver_embeddings" if self.model.config.use_resampler else "image_encoder_embeddings"
+        output = self.model(
+            input_ids=ids,
+            attention_mask=torch.cat([inputs["attention_mask"].expand(size, -1), real], dim=1),
+            position_ids=(prompt_length + torch.arange(length, device=self.device)).expand(size, -1),
+            past_key_values=cache,
+            image_attention_mask=inputs["image_attention_mask"][:, -1:].expand(size, length, -1),
+            use_cache=True,
+            **{image_key: images},
+        )
+        following = torch.log_softmax(output.logits.float(), dim=-1)
+        results = []
+        for row, tokens in enumerate(chunk):
+            values = [first[tokens[0]]] + [following[row, j - 1, tokens[j]] for j in range(1, len(tokens))]
+            total = float(torch.stack(values).sum())
+            results.append(ContinuationScore(total=total, mean=total / len(tokens), num_tokens=len(tokens)))
+        return results
+
+    def score_full_sequences(self, prompt: Prompt, continuations: Sequence[str]) -> list[ContinuationScore]:
+        """The slow reference: one whole (prompt + continuation) sequence per candidate."""
+        candidates = self.continuation_ids(prompt, continuations)
+        results = []
+        with torch.inference_mode():
+            for continuation, tokens in zip(continuations, candidates):
+                full = [*prompt[:-1], (prompt[-1] if isinstance(prompt[-1], str) else "") + continuation]
+                inputs = self._encode([full if isinstance(prompt[-1], str) else [*prompt, continuation]])
+                logprobs = torch.log_softmax(self.model(**inputs).logits[0].float(), dim=-1)
+                n = len(tokens)
+                positions = range(logprobs.shape[0] - n - 1, logprobs.shape[0] - 1)
+                values = [logprobs[p, t] for p, t in zip(positions, tokens)]
+                total = float(torch.stack(values).sum())
+                results.append(ContinuationScore(total=total, mean=total / n, num_tokens=n))
+        return results
