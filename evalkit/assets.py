@@ -12,6 +12,7 @@ from pathlib import Path
 from evalkit.registry import all_tasks
 from evalkit import synthetic
 from evalkit.synthetic import captions as synthetic_captions
+from evalkit.synthetic import classification as synthetic_classification
 from evalkit.synthetic import vqa_family
 from evalkit.synthetic.scenes import corpus_sentences
 from evalkit.synthetic.vqav2 import SPLITS
@@ -30,7 +31,8 @@ def tokenizer_corpus() -> list[str]:
         for template in task.templates.values():
             texts.append(template.prefix)
             texts.append(template.example.replace("{", "").replace("}", ""))
-    sentences = corpus_sentences() + vqa_family.corpus_sentences() + synthetic_captions.corpus_sentences()
+    sentences = (corpus_sentences() + vqa_family.corpus_sentences() + synthetic_captions.corpus_sentences()
+                 + synthetic_classification.corpus_sentences())
     return (texts + sentences) * 4
 
 

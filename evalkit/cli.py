@@ -58,6 +58,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zero-shot", default="flamingo", choices=["flamingo", "none"],
                         help="0 shots: 2 text-only demos (flamingo) or none")
     parser.add_argument("--support-size", type=int, default=None, help="support set size (task default 2048)")
+    parser.add_argument("--normalization", choices=["sum", "mean"], default=None,
+                        help="ranking tasks: sum or mean of the answer's token log-probabilities")
+    parser.add_argument("--support-per-class", type=int, default=None,
+                        help="draw this many support examples per class (ImageNet 1K = 1, 5K = 5)")
     parser.add_argument("--max-new-tokens", type=int, default=None)
     parser.add_argument("--num-beams", type=int, default=None, help="1 = greedy (default); >1 = beam search")
     parser.add_argument("--no-progress", action="store_true")

@@ -25,6 +25,7 @@ def run_config(args: argparse.Namespace):
         output=args.output or default_output(args.model), data_dirs=data_dirs(args.data_dir),
         batch_size=args.batch_size, limit=args.limit, prompt_format=args.prompt_format,
         metric_variant=args.metric_variant, query_split=args.query_split,
+        normalization=args.normalization, support_per_class=args.support_per_class,
         zero_shot=args.zero_shot, support_size=args.support_size, max_new_tokens=args.max_new_tokens,
         num_beams=args.num_beams, dtype=args.dtype, device=args.device, revision=args.revision,
         trust_remote_code=args.trust_remote_code, progress=not args.no_progress,

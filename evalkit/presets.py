@@ -5,7 +5,9 @@ from __future__ import annotations
 from evalkit.metrics.captioning import CaptionMetric
 from evalkit.postprocess import caption_answer
 from evalkit.prompts.formats import caption_templates
-from evalkit.taskspec import DataSource, GenerationSettings, TaskSpec, random_reference
+from typing import Any
+
+from evalkit.taskspec import DataSource, GenerationSettings, Metric, PromptTemplate, TaskSpec, random_reference
 
 
 def captioning_task(name: str, description: str, data: DataSource) -> TaskSpec:
@@ -21,3 +23,32 @@ def captioning_task(name: str, description: str, data: DataSource) -> TaskSpec:
         demo_answer=random_reference,
         prediction_keys=("image_id", "caption"),
     )
+
+
+def ranking_task(name: str, description: str, data: DataSource, templates: dict[str, PromptTemplate],
+                 metric: Metric, **options: Any) -> TaskSpec:
+    """A classification benchmark: each example's choices ranked by log-likelihood of the answer text."""
+    return TaskSpec(
+        name=name,
+        description=description,
+        data=data,
+        templates=templates,
+        generation=GenerationSettings(),
+        postprocess=lambda generation, stop_strings: generation,
+        metric=metric,
+        mode="rank",
+        prediction_keys=("id", "scores"),
+        **options,
+    )
+
+
+def base_and_instruct(example: str, instruct_user: str, instruct_answer: str, prefix: str = "") -> dict[str, PromptTemplate]:
+    """An IDEFICS base template and its instruct counterpart (one user turn, one assistant turn)."""
+    return {
+        "idefics": PromptTemplate(prefix=prefix, example=example, image_block="Image:<image>",
+                                  stop_strings=("\n",)),
+        "idefics-instruct": PromptTemplate(
+            prefix=prefix,
+            example=f"User:<image>{instruct_user}<end_of_utterance>\nAssistant: {instruct_answer}<end_of_utterance>\n",
+            stop_strings=("<end_of_utterance>",)),
+    }

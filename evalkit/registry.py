@@ -56,3 +56,17 @@ def get_task(name: str) -> TaskSpec:
             f"unknown task {name!r}; known tasks: {', '.join(sorted(tasks))}", field="--tasks"
         )
     return tasks[name]
+
+
+def expand_task_names(names: list[str]) -> list[str]:
+    """Task names as given, with a group name (the part before '-', e.g. "fairface") standing for
+    every task of the group, in name order."""
+    known = all_tasks()
+    expanded: list[str] = []
+    for name in names:
+        members = [name] if name in known or name.endswith(".py") else \
+            sorted(task for task in known if task.startswith(name + "-"))
+        if not members:
+            raise EvalkitError(f"unknown task {name!r}; known tasks: {', '.join(sorted(known))}", field="--tasks")
+        expanded.extend(member for member in members if member not in expanded)
+    return expanded

@@ -18,12 +18,12 @@ from evalkit.batching import generate_all
 from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
 from evalkit.models.base import ModelAdapter
-from evalkit.prompts.builder import Demo, build_prompt, prompt_text
-from evalkit.registry import get_task
+from evalkit.prompts.builder import Demo, build_prompt, prompt_text, render_continuation
+from evalkit.registry import expand_task_names, get_task
 from evalkit.report.store import SampleLog, prepare_output, write_atomic, write_json
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import score_predictions
-from evalkit.shots.random_shots import RandomShots, draw_support
+from evalkit.shots.random_shots import RandomShots, draw_support, draw_support_per_class
 from evalkit.taskspec import GenerationSettings, TaskSpec
 from evalkit.types import Example
 
@@ -44,6 +44,8 @@ class RunConfig:
     prompt_format: str = "auto"
     metric_variant: str | None = None
     query_split: str | None = None
+    normalization: str | None = None  # ranking tasks: "sum" or "mean" of token log-probabilities
+    support_per_class: int | None = None
     zero_shot: str = "flamingo"
     support_size: int | None = None
     max_new_tokens: int | None = None
@@ -65,18 +67,25 @@ class RunConfig:
             raise EvalkitError("must be at least 1", field="--batch-size")
         if self.limit is not None and self.limit < 1:
             raise EvalkitError("must be at least 1", field="--limit")
+        if self.normalization not in (None, "sum", "mean"):
+            raise EvalkitError("must be sum or mean", field="--normalization")
         if self.zero_shot not in ZERO_SHOT_STYLES:
             raise EvalkitError(f"must be one of {', '.join(ZERO_SHOT_STYLES)}", field="--zero-shot")
 
     def data_location(self, task: str) -> str:
-        """`--data-dir TASK=D`, else `--data-dir D`: D/<task> when that folder exists (the layout
-        `evalkit make-data` writes), else D itself."""
-        if task in self.data_dirs:
-            return self.data_dirs[task]
+        """`--data-dir TASK=D` (or GROUP=D for a task group such as fairface), else `--data-dir D`:
+        D/<task> or D/<group> when that folder exists (the layout `evalkit make-data` writes), else D."""
+        group = task.split("-", 1)[0]
+        for key in (task, group):
+            if key in self.data_dirs:
+                return self.data_dirs[key]
         default = self.data_dirs.get("*")
         if not default:
             raise EvalkitError(f"no data location for task {task}", field="--data-dir")
-        return str(Path(default) / task) if (Path(default) / task).is_dir() else default
+        for name in (task, group):
+            if (Path(default) / name).is_dir():
+                return str(Path(default) / name)
+        return default
 
 
 def demos_for(selector: RandomShots, query: Example, shots: int, zero_shot: str,
@@ -110,6 +119,13 @@ def _summary(per_seed: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _top_choice(prediction: Any) -> Any:
+    """A ranking prediction ({choice: score}) is shown as its best choice; answers as they are."""
+    if isinstance(prediction, dict):
+        return max(sorted(prediction), key=prediction.__getitem__)
+    return prediction
+
+
 class Run:
     """Evaluates one adapter on the configured tasks, writing into the output folder as it goes."""
 
@@ -119,8 +135,10 @@ class Run:
         `task_specs` replaces the registry's plugins by name (tests use it to break a task on purpose).
         """
         config.validate()
-        self.config = config
         overrides = task_specs or {}
+        config.tasks = [t for t in config.tasks if t in overrides] + expand_task_names(
+            [t for t in config.tasks if t not in overrides])
+        self.config = config
         self.tasks = {name: overrides.get(name) or get_task(name) for name in config.tasks}
         self.metrics = {name: task.metric_for(config.metric_variant) for name, task in self.tasks.items()}
         self.data: dict[str, tuple[list[Example], list[Example]]] = {}
@@ -142,7 +160,7 @@ class Run:
         for shots in config.shots:
             per_seed = {}
             for seed in config.seeds:
-                selector = RandomShots(draw_support(pool, support_size, seed), seed)
+                selector = RandomShots(self._support(task, pool, support_size, seed), seed)
                 demos = [demos_for(selector, query, shots, config.zero_shot, task) for query in queries]
                 aggregate = self._evaluate_setting(adapter, samples, task, template, settings, queries, demos,
                                                    shots, seed)
@@ -156,6 +174,8 @@ class Run:
             "template": asdict(template),
             "generation": asdict(settings),
             "shot_selection": "random",
+            "support_per_class": config.support_per_class or task.support_per_class,
+            "score_normalization": (config.normalization or task.score_normalization) if task.mode == "rank" else None,
             "zero_shot": config.zero_shot,
             "support_pool_size": len(pool),
             "support_size": min(support_size, len(pool)),
@@ -163,6 +183,24 @@ class Run:
             "num_queries": len(queries),
             "shots": shots_results,
         }
+
+    def _support(self, task: TaskSpec, pool: list[Example], support_size: int, seed: int) -> list[Example]:
+        per_class = self.config.support_per_class or task.support_per_class
+        if per_class:
+            return draw_support_per_class(pool, per_class, seed)
+        return draw_support(pool, support_size, seed)
+
+    def _rank(self, adapter: ModelAdapter, task: TaskSpec, template, prompts: Sequence, queries: Sequence[Example],
+              bar: Any) -> list[dict[str, float]]:
+        """Each query's choices scored by the log-likelihood of their answer text after the prompt."""
+        use_mean = (self.config.normalization or task.score_normalization) == "mean"
+        predictions = []
+        for prompt, query in zip(prompts, queries):
+            choices = list(dict.fromkeys(query.meta["choices"]))
+            scored = adapter.score_continuations(prompt, [render_continuation(template, c) for c in choices])
+            predictions.append({c: (s.mean if use_mean else s.total) for c, s in zip(choices, scored)})
+            bar.update(1)
+        return predictions
 
     def _evaluate_setting(self, adapter: ModelAdapter, samples: SampleLog, task: TaskSpec, template,
                           settings: GenerationSettings,
@@ -172,16 +210,19 @@ class Run:
         bar = tqdm(total=len(prompts), desc=f"{task.name} {shots}-shot seed {seed}", unit="q",
                    disable=not self.config.progress)
         metric = self.metrics[task.name]
-        generations: list[str] = [""] * len(queries)
+        generations: list[Any] = [""] * len(queries)
 
         def record_batch(indices: list[int], texts: list[str]) -> None:
             for index, text in zip(indices, texts):
                 generations[index] = text
             bar.update(len(indices))
 
-        generate_all(adapter, prompts, self.config.batch_size, settings, stop_strings, record_batch)
+        if task.mode == "rank":
+            generations = predictions = self._rank(adapter, task, template, prompts, queries, bar)
+        else:
+            generate_all(adapter, prompts, self.config.batch_size, settings, stop_strings, record_batch)
+            predictions = [task.postprocess(generation, stop_strings) for generation in generations]
         bar.close()
-        predictions = [task.postprocess(generation, stop_strings) for generation in generations]
         exported = self._export_predictions(task, queries, predictions, shots, seed)
         if all(query.references for query in queries):
             scored = score_predictions(metric, queries, predictions)
@@ -194,7 +235,7 @@ class Run:
         samples.append({
             "task": task.name, "shots": shots, "seed": seed, "id": query.id,
             "demo_ids": [demo.example.id for demo in query_demos], "prompt": prompt_text(prompt),
-            "generation": generation, "prediction": prediction, "score": score,
+            "generation": generation, "prediction": _top_choice(prediction), "score": score,
         } for query, query_demos, prompt, generation, prediction, score
             in zip(queries, demos, prompts, generations, predictions, scores))
         return aggregate

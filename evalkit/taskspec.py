@@ -96,6 +96,12 @@ class TaskSpec:
     metric: Metric
     demo_answer: Callable[[Example], str] = most_common_reference
     support_size: int = 2048
+    # "generate": open-ended answers; "rank": each example's `meta["choices"]` scored by log-likelihood
+    # of the template's answer text, summed or averaged over tokens (`score_normalization`).
+    mode: str = "generate"
+    score_normalization: str = "sum"
+    # Draw the support set per class (ImageNet "1K" = 1, "5K" = 5) instead of `support_size` in all.
+    support_per_class: int | None = None
     # Other named metric variants (e.g. "openflamingo"), chosen with --metric-variant.
     metric_variants: dict[str, Metric] = field(default_factory=dict)
     # Keys of the official results format `[{id_key: ..., answer_key: ...}]` (`evalkit score`).

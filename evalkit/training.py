@@ -26,7 +26,8 @@ from evalkit.registry import get_task
 from evalkit.taskspec import TaskSpec
 from evalkit.types import Example, Prompt
 
-DEFAULT_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco", "flickr30k", "textcaps")
+DEFAULT_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco", "flickr30k", "textcaps", "hatefulmemes", "imagenet",
+                 "fairface-gender", "fairface-race", "fairface-age")
 IDEFICS_IMAGE_TEXT = "<fake_token_around_image><image><fake_token_around_image>"
 
 

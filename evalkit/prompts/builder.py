@@ -46,6 +46,14 @@ def render_query(template: PromptTemplate, query: Example) -> Prompt:
     return _split_on_image(_fill(head, query, None), query.image)
 
 
+def render_continuation(template: PromptTemplate, answer: str) -> str:
+    """What follows a query for a candidate answer: the template from the answer on (its leading
+    space included), without the example's final newline."""
+    head = template.example[: template.example.index("{answer}")]
+    tail = template.example[len(head.rstrip(" ")):]
+    return tail.format_map({"answer": answer}).rstrip("\n")
+
+
 def merge_text(segments: Sequence[object]) -> Prompt:
     """Adjacent strings joined and empty ones dropped, so each image sits between two texts at most."""
     merged: Prompt = []

@@ -31,6 +31,20 @@ def draw_support(pool: Sequence[Example], size: int, seed: int) -> list[Example]
     return [pool[index] for index in chosen]
 
 
+def draw_support_per_class(pool: Sequence[Example], per_class: int, seed: int) -> list[Example]:
+    """`per_class` examples of each class (the first reference), drawn with the trial seed."""
+    by_class: dict[str, list[Example]] = {}
+    for example in pool:
+        by_class.setdefault(example.references[0], []).append(example)
+    if not by_class:
+        raise EvalkitError("the support split is empty", field="support set")
+    chosen = []
+    for name in sorted(by_class):
+        members = by_class[name]
+        chosen.extend(stable_rng(seed, "class", name).sample(members, min(per_class, len(members))))
+    return sorted(chosen, key=lambda example: str(example.id))
+
+
 @dataclass
 class RandomShots:
     """Each query gets its own k demos sampled without replacement from the support set."""

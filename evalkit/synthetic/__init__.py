@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from evalkit.synthetic.classification import write_fairface, write_hatefulmemes, write_imagenet
 from evalkit.synthetic.captions import write_coco, write_flickr30k, write_nocaps
 from evalkit.synthetic.vqa_family import write_okvqa, write_textcaps, write_textvqa, write_vizwiz
 from evalkit.synthetic.vqav2 import write_vqav2
 
 # Bump when any picture, question or answer changes: cached copies are then rewritten.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 WRITERS: dict[str, Callable[..., object]] = {
     "vqav2": write_vqav2,
@@ -21,6 +22,9 @@ WRITERS: dict[str, Callable[..., object]] = {
     "flickr30k": write_flickr30k,
     "nocaps": write_nocaps,
     "textcaps": write_textcaps,
+    "hatefulmemes": write_hatefulmemes,
+    "imagenet": write_imagenet,
+    "fairface": write_fairface,
 }
 
 

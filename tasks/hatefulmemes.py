@@ -1,0 +1,15 @@
+"""Hateful Memes: is the meme hateful? Support train, queries dev_seen (or test_seen); ROC-AUC of P(yes)."""
+
+from evalkit.data.classification import HatefulMemesFiles
+from evalkit.metrics.classification import RocAuc
+from evalkit.presets import base_and_instruct, ranking_task
+
+QUESTION = 'is an image with written "{text}" on it. Is it hateful?'
+
+TASK = ranking_task(
+    "hatefulmemes",
+    "Hateful Memes, ROC-AUC of P(yes) = softmax of the yes/no log-likelihoods, plus accuracy",
+    HatefulMemesFiles(),
+    base_and_instruct(f"Image:<image>{QUESTION} Answer: {{answer}}\n", QUESTION, "{answer}"),
+    RocAuc(),
+)

@@ -1,0 +1,16 @@
+"""ImageNet-1k: the 1,000 CLIP-style class names ranked by log-likelihood; top-1 (and top-5) accuracy.
+Support: 1 image per class ("1K"); --support-per-class 5 gives the "5K" support of RICES runs."""
+
+from evalkit.data.classification import ImageNetFolders
+from evalkit.metrics.classification import Accuracy
+from evalkit.presets import base_and_instruct, ranking_task
+
+TASK = ranking_task(
+    "imagenet",
+    "ImageNet-1k classification by class-name log-likelihood, top-1 and top-5 accuracy",
+    ImageNetFolders(),
+    base_and_instruct("Image:<image>Category: a photo of a {answer}.\n", "What is in this photo?",
+                      "a photo of a {answer}."),
+    Accuracy(),
+    support_per_class=1,
+)
