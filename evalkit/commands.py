@@ -140,7 +140,7 @@ def cmd_train_tiny(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco")
+DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco", "hatefulmemes", "imagenet", "fairface")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

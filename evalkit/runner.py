@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from evalkit import __version__
 from evalkit.batching import generate_all
+from evalkit.data.source import task_folder
 from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
 from evalkit.models.base import ModelAdapter
@@ -82,10 +83,7 @@ class RunConfig:
         default = self.data_dirs.get("*")
         if not default:
             raise EvalkitError(f"no data location for task {task}", field="--data-dir")
-        for name in (task, group):
-            if (Path(default) / name).is_dir():
-                return str(Path(default) / name)
-        return default
+        return str(task_folder(Path(default), task)) if Path(default).is_dir() else default
 
 
 def demos_for(selector: RandomShots, query: Example, shots: int, zero_shot: str,
@@ -178,7 +176,7 @@ class Run:
             "score_normalization": (config.normalization or task.score_normalization) if task.mode == "rank" else None,
             "zero_shot": config.zero_shot,
             "support_pool_size": len(pool),
-            "support_size": min(support_size, len(pool)),
+            "support_size": len(self._support(task, pool, support_size, config.seeds[0])),
             "query_split": config.query_split or "default",
             "num_queries": len(queries),
             "shots": shots_results,

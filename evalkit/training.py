@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import torch
 
+from evalkit.data.source import task_folder
 from evalkit.models.offline import build_tiny_idefics
 from evalkit.prompts.builder import Demo, build_sequence
 from evalkit.registry import get_task
@@ -139,7 +140,7 @@ def train_tiny_idefics(data_root: Path, output_dir: Path, corpus: Sequence[str],
     processor.tokenizer.padding_side = "right"
     model = _trainable_model(output_dir)
     tasks = [get_task(name) for name in task_names]
-    pools = {task.name: task.data.load(data_root / task.name, "support") for task in tasks}
+    pools = {task.name: task.data.load(task_folder(data_root, task.name), "support") for task in tasks}
     images = {example.image.key: example.image.load() for pool in pools.values() for example in pool}
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     rng = random.Random(settings.seed)

@@ -29,3 +29,12 @@ class FilesOrHF:
 
     def _from_hf(self, location: str | Path, split: str) -> list[Example]:
         raise NotImplementedError
+
+
+def task_folder(root: Path, task: str) -> Path:
+    """`root/<task>` or `root/<group>` (the task name before '-', e.g. fairface) when that folder
+    exists, the layout `evalkit make-data` writes; else `root` itself."""
+    for name in (task, task.split("-", 1)[0]):
+        if (root / name).is_dir():
+            return root / name
+    return root
