@@ -152,14 +152,21 @@ class IdeficsAdapter:
             real[row, : len(tokens)] = 1
         cache = DynamicCache([(layer.keys.expand(size, -1, -1, -1), layer.values.expand(size, -1, -1, -1))
                               for layer in encoded.past_key_values.layers])
-        images = encoded.image_hidden_states.expand(size, -1, -1, -1).contiguous()
+        # Text after the prompt cross-attends only to the images the prompt's last token attends to
+        # (IDEFICS: the most recent one); the others are masked out, so they are left out here and
+        # their keys/values are never projected for each candidate.
+        last_row = inputs["image_attention_mask"][:, -1:]
+        attended = last_row[0, 0].nonzero().flatten()
+        if attended.numel() == 0:  # a prompt with no image before its end: every image is masked anyway
+            attended = torch.zeros(1, dtype=torch.long, device=self.device)
+        images = encoded.image_hidden_states[:, attended].expand(size, -1, -1, -1).contiguous()
         image_key = "perceiver_embeddings" if self.model.config.use_resampler else "image_encoder_embeddings"
         output = self.model(
             input_ids=ids,
             attention_mask=torch.cat([inputs["attention_mask"].expand(size, -1), real], dim=1),
             position_ids=(prompt_length + torch.arange(length, device=self.device)).expand(size, -1),
             past_key_values=cache,
-            image_attention_mask=inputs["image_attention_mask"][:, -1:].expand(size, length, -1),
+            image_attention_mask=last_row[:, :, attended].expand(size, length, -1),
             use_cache=True,
             **{image_key: images},
         )
