@@ -41,12 +41,21 @@ def read_predictions_file(path: Path, task: TaskSpec) -> dict[Any, str]:
         for key in (id_key, answer_key):
             if not isinstance(record, dict) or key not in record:
                 raise EvalkitError(f"record {position} has no field", path=path, field=key)
-        if not isinstance(record[answer_key], str):
-            raise EvalkitError(f"record {position}: the answer is not a string", path=path, field=answer_key)
+        _check_answer(record[answer_key], task, path, position, answer_key)
         if record[id_key] in predictions:
             raise EvalkitError(f"duplicate {id_key} {record[id_key]}", path=path, field=id_key)
         predictions[record[id_key]] = record[answer_key]
     return predictions
+
+
+def _check_answer(answer: Any, task: TaskSpec, path: Path, position: int, key: str) -> None:
+    """Generated answers are strings; ranking tasks give {class name: score or probability}."""
+    if task.mode == "rank":
+        if not isinstance(answer, dict) or not answer or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in answer.values()):
+            raise EvalkitError(f"record {position}: expected {{class name: score}}", path=path, field=key)
+    elif not isinstance(answer, str):
+        raise EvalkitError(f"record {position}: the answer is not a string", path=path, field=key)
 
 
 def match_predictions(predictions: dict[Any, str], examples: Sequence[Example], path: Path,

@@ -113,3 +113,22 @@ def test_end_to_end(tiny_model, classification_data, tmp_path, capsys):
     imagenet = [s for s in samples if s["task"] == "imagenet"]
     assert all(len(s["generation"]) == 12 and s["prediction"] in s["generation"] for s in imagenet)
     assert "| fairface-age |" in capsys.readouterr().out
+
+
+def test_score_classification_predictions(tmp_path, capsys):
+    from evalkit.synthetic import write_hatefulmemes
+
+    write_hatefulmemes(tmp_path, sizes={"dev_seen": 6})
+    records = [json.loads(line) for line in (tmp_path / "dev_seen.jsonl").read_text().splitlines()]
+    # A perfect ranking: P(yes) rises with the label, with one confident mistake kept out of the AUC.
+    predictions = [{"id": r["id"], "scores": {"yes": 2.0 * r["label"] + 0.1 * i, "no": 1.0}}
+                   for i, r in enumerate(records)]
+    (tmp_path / "p.json").write_text(json.dumps(predictions))
+    assert main(["score", "--task", "hatefulmemes", "--predictions", str(tmp_path / "p.json"),
+                 "--data-dir", str(tmp_path), "--output", str(tmp_path / "out")]) == 0
+    aggregate = json.loads((tmp_path / "out" / "results.json").read_text())["tasks"]["hatefulmemes"]["shots"]["0"]
+    assert aggregate["mean"] == pytest.approx(100.0)
+    (tmp_path / "p.json").write_text(json.dumps([{"id": records[0]["id"], "scores": "yes"}]))
+    assert main(["score", "--task", "hatefulmemes", "--predictions", str(tmp_path / "p.json"),
+                 "--data-dir", str(tmp_path), "--subset"]) == 2
+    assert "expected {class name: score}" in capsys.readouterr().err
