@@ -52,3 +52,17 @@ def base_and_instruct(example: str, instruct_user: str, instruct_answer: str, pr
             example=f"User:<image>{instruct_user}<end_of_utterance>\nAssistant: {instruct_answer}<end_of_utterance>\n",
             stop_strings=("<end_of_utterance>",)),
     }
+
+
+def fairface_task(attribute: str, templates: dict[str, PromptTemplate]) -> TaskSpec:
+    """One FairFace attribute (age, gender, race) as a ranking task with the bucket-spread metric."""
+    from evalkit.data.classification import FairFaceFiles
+    from evalkit.metrics.classification import BucketAccuracy
+
+    return ranking_task(
+        f"fairface-{attribute}",
+        f"FairFace {attribute} (margin 0.25 images), accuracy and std of accuracy over race x gender buckets",
+        FairFaceFiles(attribute=attribute),
+        templates,
+        BucketAccuracy(),
+    )

@@ -78,3 +78,14 @@ def test_training_is_deterministic_for_a_seed(demo_data, tmp_path):
     first, second = (load_file(tmp_path / name / "model.safetensors") for name in ("a", "b"))
     assert first.keys() == second.keys()
     assert all(torch.equal(first[key], second[key]) for key in first)
+
+
+def test_embedded_tokenizer_matches_a_fresh_build():
+    """The shipped model was trained from today's templates and synthetic vocabulary: if they change,
+    this fails until `evalkit train-tiny` is run again (see the model's README)."""
+    from transformers import AutoTokenizer
+
+    from evalkit.models.offline import TinySize, train_tokenizer
+
+    fresh = train_tokenizer(tokenizer_corpus(), TinySize().vocab_size)
+    assert fresh.get_vocab() == AutoTokenizer.from_pretrained(TRAINED_MODEL).get_vocab()

@@ -100,8 +100,6 @@ class HFColumns:
     fields: dict[str, str]  # example field -> column
     answers: str | None = "answers"
     image: str = "image"
-    optional_fields: dict[str, str] | None = None  # filled with "" when the column is absent
-    meta: tuple[str, ...] = ()
 
 
 def rows_with_images(location: str | Path, split: str, columns: HFColumns) -> tuple[Any, list[dict]]:

@@ -11,8 +11,7 @@ from evalkit.data.files import find_file, read_json, require, require_list, safe
 from evalkit.errors import EvalkitError
 from evalkit.types import Example, FileImage
 
-HF_COLUMNS = hf.HFColumns(id="question_id", fields={"question": "question"},
-                          optional_fields={"ocr_tokens": "ocr_tokens"}, meta=("image_id",))
+HF_COLUMNS = hf.HFColumns(id="question_id", fields={"question": "question"})  # ocr_tokens: optional
 
 
 def _example(question_id, image, question: str, answers: list, ocr_tokens: list, image_id, where: str,

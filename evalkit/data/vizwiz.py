@@ -12,7 +12,7 @@ from evalkit.data.vqa import answer_fields
 from evalkit.errors import EvalkitError
 from evalkit.types import Example, FileImage
 
-HF_COLUMNS = hf.HFColumns(id="question_id", fields={"question": "question"}, meta=("answer_type", "answerable"))
+HF_COLUMNS = hf.HFColumns(id="question_id", fields={"question": "question"})
 
 
 def _example(image_name: str, image, question: str, answers, record: dict, path, where: str) -> Example:

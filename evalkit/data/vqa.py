@@ -134,8 +134,7 @@ def _example(question_id: Any, image: Any, question: str, answers: Any, annotati
     )
 
 
-VQA_HF_COLUMNS = hf.HFColumns(id="question_id", fields={"question": "question"},
-                               meta=("image_id", "answer_type", "question_type"))
+VQA_HF_COLUMNS = hf.HFColumns(id="question_id", fields={"question": "question"})
 
 
 def vqa_examples_from_hf(location: str | Path, split: str) -> list[Example]:
