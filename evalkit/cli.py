@@ -58,6 +58,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zero-shot", default="flamingo", choices=["flamingo", "none"],
                         help="0 shots: 2 text-only demos (flamingo) or none")
     parser.add_argument("--support-size", type=int, default=None, help="support set size (task default 2048)")
+    parser.add_argument("--shot-selection", choices=["random", "rices"], default="random")
+    parser.add_argument("--rices-encoder", default="openai/clip-vit-large-patch14",
+                        help="CLIP image encoder for RICES (hub id or folder; `evalkit build-clip` makes an offline one)")
+    parser.add_argument("--rices-index", choices=["exact", "hnsw"], default="exact")
+    parser.add_argument("--embedding-cache", type=Path, default=Path(".evalkit/embeddings"))
     parser.add_argument("--normalization", choices=["sum", "mean"], default=None,
                         help="ranking tasks: sum or mean of the answer's token log-probabilities")
     parser.add_argument("--support-per-class", type=int, default=None,
@@ -88,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build-model", help="build the offline random-weight tiny IDEFICS")
     build.add_argument("--output", type=Path, required=True)
     build.add_argument("--seed", type=int, default=0)
+    clip = commands.add_parser("build-clip", help="build the offline random-weight tiny CLIP image encoder")
+    clip.add_argument("--output", type=Path, required=True)
+    clip.add_argument("--seed", type=int, default=0)
     data = commands.add_parser("make-data", help="write synthetic data in the official layouts")
     data.add_argument("--output", type=Path, required=True)
     data.add_argument("--seed", type=int, default=0)

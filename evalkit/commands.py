@@ -26,6 +26,8 @@ def run_config(args: argparse.Namespace):
         batch_size=args.batch_size, limit=args.limit, prompt_format=args.prompt_format,
         metric_variant=args.metric_variant, query_split=args.query_split,
         normalization=args.normalization, support_per_class=args.support_per_class,
+        shot_selection=args.shot_selection, rices_encoder=args.rices_encoder, rices_index=args.rices_index,
+        embedding_cache=args.embedding_cache,
         zero_shot=args.zero_shot, support_size=args.support_size, max_new_tokens=args.max_new_tokens,
         num_beams=args.num_beams, dtype=args.dtype, device=args.device, revision=args.revision,
         trust_remote_code=args.trust_remote_code, progress=not args.no_progress,
@@ -110,6 +112,13 @@ def cmd_build_model(args: argparse.Namespace) -> int:
 
     folder = build_tiny_idefics(args.output, tokenizer_corpus(), seed=args.seed)
     print(f"offline IDEFICS written to {folder}")
+    return 0
+
+
+def cmd_build_clip(args: argparse.Namespace) -> int:
+    from evalkit.models.offline import build_tiny_clip
+
+    print(f"offline CLIP image encoder written to {build_tiny_clip(args.output, seed=args.seed)}")
     return 0
 
 

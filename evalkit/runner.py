@@ -45,6 +45,10 @@ class RunConfig:
     prompt_format: str = "auto"
     metric_variant: str | None = None
     query_split: str | None = None
+    shot_selection: str = "random"  # or "rices"
+    rices_encoder: str = "openai/clip-vit-large-patch14"
+    rices_index: str = "exact"  # or "hnsw"
+    embedding_cache: Path = Path(".evalkit/embeddings")
     normalization: str | None = None  # ranking tasks: "sum" or "mean" of token log-probabilities
     support_per_class: int | None = None
     zero_shot: str = "flamingo"
@@ -68,6 +72,8 @@ class RunConfig:
             raise EvalkitError("must be at least 1", field="--batch-size")
         if self.limit is not None and self.limit < 1:
             raise EvalkitError("must be at least 1", field="--limit")
+        if self.shot_selection not in ("random", "rices"):
+            raise EvalkitError("must be random or rices", field="--shot-selection")
         if self.normalization not in (None, "sum", "mean"):
             raise EvalkitError("must be sum or mean", field="--normalization")
         if self.zero_shot not in ZERO_SHOT_STYLES:
@@ -146,6 +152,8 @@ class Run:
             support_location = config.data_dirs.get(f"{name}:support", location)
             self.data[name] = (task.data.load(support_location, "support"), queries)
         self.output = prepare_output(config.output)
+        self.encoder: Any = None
+        self.rices_parameters: dict[str, dict] = {}
 
     def evaluate_task(self, task: TaskSpec, adapter: ModelAdapter, samples: SampleLog) -> dict[str, Any]:
         config = self.config
@@ -158,7 +166,7 @@ class Run:
         for shots in config.shots:
             per_seed = {}
             for seed in config.seeds:
-                selector = RandomShots(self._support(task, pool, support_size, seed), seed)
+                selector = self._selector(task, pool, queries, self._support(task, pool, support_size, seed), seed)
                 demos = [demos_for(selector, query, shots, config.zero_shot, task) for query in queries]
                 aggregate = self._evaluate_setting(adapter, samples, task, template, settings, queries, demos,
                                                    shots, seed)
@@ -171,7 +179,8 @@ class Run:
             "prompt_format": prompt_format,
             "template": asdict(template),
             "generation": asdict(settings),
-            "shot_selection": "random",
+            "shot_selection": config.shot_selection,
+            "rices": self.rices_parameters.get(task.name),
             "support_per_class": config.support_per_class or task.support_per_class,
             "score_normalization": (config.normalization or task.score_normalization) if task.mode == "rank" else None,
             "zero_shot": config.zero_shot,
@@ -181,6 +190,25 @@ class Run:
             "num_queries": len(queries),
             "shots": shots_results,
         }
+
+    def _selector(self, task: TaskSpec, pool: list[Example], queries: list[Example], support: list[Example],
+                  seed: int) -> Any:
+        """Random shots, or RICES over the support's CLIP embeddings (computed once per pool, cached)."""
+        if self.config.shot_selection == "random":
+            return RandomShots(support, seed)
+        from evalkit.shots.embeddings import ClipImageEncoder, EmbeddingCache
+        from evalkit.shots.rices import RicesShots
+
+        if self.encoder is None:
+            self.encoder = ClipImageEncoder(self.config.rices_encoder, self.config.device)
+        cache = EmbeddingCache(self.config.embedding_cache)
+        pool_vectors = cache.embeddings(self.encoder, [e.image for e in pool], f"{task.name} support")
+        query_vectors = cache.embeddings(self.encoder, [e.image for e in queries], f"{task.name} queries")
+        row = {id(example): position for position, example in enumerate(pool)}
+        selector = RicesShots(support, pool_vectors[[row[id(e)] for e in support]],
+                              {q.id: v for q, v in zip(queries, query_vectors)}, self.config.rices_index)
+        self.rices_parameters[task.name] = {"encoder": self.config.rices_encoder, **selector.parameters}
+        return selector
 
     def _support(self, task: TaskSpec, pool: list[Example], support_size: int, seed: int) -> list[Example]:
         per_class = self.config.support_per_class or task.support_per_class

@@ -114,3 +114,17 @@ def build_tiny_idefics(output_dir: Path, corpus: Iterable[str], seed: int = 0,
         json.dumps({"seed": seed, "size": asdict(size)}, indent=2) + "\n"
     )
     return output_dir
+
+
+def build_tiny_clip(output_dir: Path, seed: int = 0, image_size: int = 32) -> Path:
+    """A random-weight CLIP image encoder (real `CLIPVisionModelWithProjection` architecture) and its
+    image processor, for RICES without downloads."""
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(seed)
+    config = CLIPVisionConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                              image_size=image_size, patch_size=8, projection_dim=32)
+    CLIPVisionModelWithProjection(config).save_pretrained(output_dir)
+    CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+                       ).save_pretrained(output_dir)
+    return output_dir
