@@ -61,7 +61,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shot-selection", choices=["random", "rices"], default="random")
     parser.add_argument("--rices-encoder", default="openai/clip-vit-large-patch14",
                         help="CLIP image encoder for RICES (hub id or folder; `evalkit build-clip` makes an offline one)")
-    parser.add_argument("--rices-index", choices=["exact", "hnsw"], default="exact")
+    parser.add_argument("--rices-index", choices=["auto", "exact", "ivf", "hnsw"], default="auto",
+                        help="auto: exact inner product up to 200,000 support images, IVF above")
     parser.add_argument("--embedding-cache", type=Path, default=Path(".evalkit/embeddings"))
     parser.add_argument("--normalization", choices=["sum", "mean"], default=None,
                         help="ranking tasks: sum or mean of the answer's token log-probabilities")

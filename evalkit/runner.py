@@ -47,7 +47,7 @@ class RunConfig:
     query_split: str | None = None
     shot_selection: str = "random"  # or "rices"
     rices_encoder: str = "openai/clip-vit-large-patch14"
-    rices_index: str = "exact"  # or "hnsw"
+    rices_index: str = "auto"  # or exact, ivf, hnsw
     embedding_cache: Path = Path(".evalkit/embeddings")
     normalization: str | None = None  # ranking tasks: "sum" or "mean" of token log-probabilities
     support_per_class: int | None = None

@@ -81,3 +81,23 @@ def test_run_with_rices_reuses_the_cache(tiny_model, vqav2_dir, encoder, tmp_pat
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == cached and len(cached) == 4  # 2 x (.npy, .json)
     results = json.loads((tmp_path / "a" / "results.json").read_text())["tasks"]["vqav2"]
     assert results["shot_selection"] == "rices" and results["rices"]["index"] == "flat_inner_product"
+
+
+def test_approximate_indexes_find_most_neighbours_and_auto_picks_by_size():
+    rng = np.random.default_rng(1)
+    support = rng.normal(size=(3000, 16)).astype(np.float32)
+    support /= np.linalg.norm(support, axis=1, keepdims=True)
+    queries = support[:50] + 0.01
+    exact, _ = nearest(build_index(support, "exact")[0], queries, 10)
+    for kind in ("ivf", "hnsw"):
+        index, parameters = build_index(support, kind)
+        rows, _ = nearest(index, queries, 10)
+        assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, exact)]) > 0.8, parameters
+    assert build_index(support, "auto")[1]["index"] == "flat_inner_product"
+
+
+def test_another_encoder_changes_the_key(encoder, tmp_path):
+    other = ClipImageEncoder(str(build_tiny_clip(tmp_path / "other", seed=1)), device="cpu")
+    images = [coloured(tmp_path, "x", (1, 2, 3)).image]
+    cache = EmbeddingCache(tmp_path / "cache")
+    assert cache.key(encoder, images) != cache.key(other, images)

@@ -12,19 +12,34 @@ from evalkit.errors import EvalkitError
 from evalkit.types import Example
 
 
+APPROXIMATE_ABOVE = 200_000  # "auto": exact search up to this many support vectors, IVF above
+
+
 def build_index(vectors: np.ndarray, kind: str = "exact") -> tuple[Any, dict[str, Any]]:
-    """An inner-product FAISS index: exact (flat) or HNSW; returns it with its parameters."""
+    """An inner-product FAISS index, exact (flat), IVF or HNSW ("auto" picks exact or IVF by size);
+    returns it with the parameters to record."""
     import faiss
 
-    dim = vectors.shape[1]
-    if kind == "exact":
+    count, dim = vectors.shape
+    if kind == "auto":
+        kind = "exact" if count <= APPROXIMATE_ABOVE else "ivf"
+    if kind == "ivf":
+        lists = max(1, min(4 * int(np.sqrt(count)), count // 39))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)
+        sample = vectors[rng.choice(count, size=min(count, 256 * lists), replace=False)]
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        index.nprobe = min(lists, 32)
+        parameters: dict[str, Any] = {"index": "ivf_flat_inner_product", "nlist": lists, "nprobe": index.nprobe}
+    elif kind == "exact":
         index, parameters = faiss.IndexFlatIP(dim), {"index": "flat_inner_product"}
     elif kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efSearch = 128
-        parameters = {"index": "hnsw_inner_product", "M": 32, "efSearch": 128}
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 256
+        parameters = {"index": "hnsw_inner_product", "M": 32, "efConstruction": 80, "efSearch": 256}
     else:
-        raise EvalkitError(f"unknown index {kind!r} (exact or hnsw)", field="--rices-index")
+        raise EvalkitError(f"unknown index {kind!r} (auto, exact, ivf or hnsw)", field="--rices-index")
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index, parameters
 
@@ -48,7 +63,7 @@ class RicesShots:
     support: Sequence[Example]
     support_vectors: np.ndarray
     query_vectors: dict[Any, np.ndarray]
-    index_kind: str = "exact"
+    index_kind: str = "auto"
     name: str = "rices"
     parameters: dict[str, Any] = field(default_factory=dict)
 
