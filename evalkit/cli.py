@@ -58,7 +58,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zero-shot", default="flamingo", choices=["flamingo", "none"],
                         help="0 shots: 2 text-only demos (flamingo) or none")
     parser.add_argument("--support-size", type=int, default=None, help="support set size (task default 2048)")
-    parser.add_argument("--shot-selection", choices=["random", "rices"], default="random")
+    parser.add_argument("--shot-selection", choices=["random", "rices"], default=None,
+                        help="default: each task's own (random for the built-in tasks)")
     parser.add_argument("--rices-encoder", default="openai/clip-vit-large-patch14",
                         help="CLIP image encoder for RICES (hub id or folder; `evalkit build-clip` makes an offline one)")
     parser.add_argument("--rices-index", choices=["auto", "exact", "ivf", "hnsw"], default="auto",

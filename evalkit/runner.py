@@ -45,7 +45,7 @@ class RunConfig:
     prompt_format: str = "auto"
     metric_variant: str | None = None
     query_split: str | None = None
-    shot_selection: str = "random"  # or "rices"
+    shot_selection: str | None = None  # "random" or "rices"; None: each task's default
     rices_encoder: str = "openai/clip-vit-large-patch14"
     rices_index: str = "auto"  # or exact, ivf, hnsw
     embedding_cache: Path = Path(".evalkit/embeddings")
@@ -72,7 +72,7 @@ class RunConfig:
             raise EvalkitError("must be at least 1", field="--batch-size")
         if self.limit is not None and self.limit < 1:
             raise EvalkitError("must be at least 1", field="--limit")
-        if self.shot_selection not in ("random", "rices"):
+        if self.shot_selection not in (None, "random", "rices"):
             raise EvalkitError("must be random or rices", field="--shot-selection")
         if self.normalization not in (None, "sum", "mean"):
             raise EvalkitError("must be sum or mean", field="--normalization")
@@ -179,7 +179,7 @@ class Run:
             "prompt_format": prompt_format,
             "template": asdict(template),
             "generation": asdict(settings),
-            "shot_selection": config.shot_selection,
+            "shot_selection": config.shot_selection or task.shot_selection,
             "rices": self.rices_parameters.get(task.name),
             "support_per_class": config.support_per_class or task.support_per_class,
             "score_normalization": (config.normalization or task.score_normalization) if task.mode == "rank" else None,
@@ -194,7 +194,7 @@ class Run:
     def _selector(self, task: TaskSpec, pool: list[Example], queries: list[Example], support: list[Example],
                   seed: int) -> Any:
         """Random shots, or RICES over the support's CLIP embeddings (computed once per pool, cached)."""
-        if self.config.shot_selection == "random":
+        if (self.config.shot_selection or task.shot_selection) == "random":
             return RandomShots(support, seed)
         from evalkit.shots.embeddings import ClipImageEncoder, EmbeddingCache
         from evalkit.shots.rices import RicesShots

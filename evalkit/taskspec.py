@@ -100,6 +100,8 @@ class TaskSpec:
     # of the template's answer text, summed or averaged over tokens (`score_normalization`).
     mode: str = "generate"
     score_normalization: str = "sum"
+    # Shot selection when the run does not choose one: "random" or "rices".
+    shot_selection: str = "random"
     # Draw the support set per class (ImageNet "1K" = 1, "5K" = 5) instead of `support_size` in all.
     support_per_class: int | None = None
     # Other named metric variants (e.g. "openflamingo"), chosen with --metric-variant.
