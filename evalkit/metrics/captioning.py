@@ -62,7 +62,8 @@ def _cider(references: dict, candidates: dict) -> tuple[float, list[float]]:
 
 def corpus_scores(references: dict[Any, list[str]], candidates: dict[Any, list[str]],
                   with_meteor: bool = True) -> dict[str, float]:
-    """BLEU-1..4, METEOR, ROUGE-L and CIDEr (x100) of tokenised candidates against tokenised references."""
+    """BLEU-1..4, METEOR and ROUGE-L (x100) of tokenised candidates against tokenised references
+    (CIDEr is computed by the caller, which also needs its per-image values)."""
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.rouge.rouge import Rouge
 
@@ -73,7 +74,6 @@ def corpus_scores(references: dict[Any, list[str]], candidates: dict[Any, list[s
         from pycocoevalcap.meteor.meteor import Meteor
 
         scores["meteor"] = 100 * float(Meteor().compute_score(references, candidates)[0])
-    scores["cider"] = 100 * _cider(references, candidates)[0]
     return scores
 
 
@@ -90,9 +90,9 @@ class CaptionMetric:
             raise EvalkitError("no predictions to score")
         references = ptb_tokenize({index: list(e.references) for index, e in enumerate(examples)})
         candidates = ptb_tokenize({index: [p] for index, p in enumerate(predictions)})
-        _, per_image = _cider(references, candidates)
+        cider, per_image = _cider(references, candidates)
         aggregate: dict[str, Any] = {**corpus_scores(references, candidates, self.with_meteor),
-                                     "count": len(examples)}
+                                     "cider": 100 * cider, "count": len(examples)}
         aggregate["score"] = aggregate["cider"]
         domains = sorted({e.meta["domain"] for e in examples if e.meta.get("domain")})
         if domains:
