@@ -154,6 +154,8 @@ class Run:
         self.output = prepare_output(config.output)
         self.encoder: Any = None
         self.rices_parameters: dict[str, dict] = {}
+        self.selectors: dict[tuple[str, int], Any] = {}
+        self.vectors: dict[str, tuple[Any, Any]] = {}
 
     def evaluate_task(self, task: TaskSpec, adapter: ModelAdapter, samples: SampleLog) -> dict[str, Any]:
         config = self.config
@@ -166,7 +168,7 @@ class Run:
         for shots in config.shots:
             per_seed = {}
             for seed in config.seeds:
-                selector = self._selector(task, pool, queries, self._support(task, pool, support_size, seed), seed)
+                selector = self._selector(task, pool, queries, support_size, seed)
                 demos = [demos_for(selector, query, shots, config.zero_shot, task) for query in queries]
                 aggregate = self._evaluate_setting(adapter, samples, task, template, settings, queries, demos,
                                                    shots, seed)
@@ -185,25 +187,39 @@ class Run:
             "score_normalization": (config.normalization or task.score_normalization) if task.mode == "rank" else None,
             "zero_shot": config.zero_shot,
             "support_pool_size": len(pool),
-            "support_size": len(self._support(task, pool, support_size, config.seeds[0])),
+            "support_size": len(self._selector(task, pool, queries, support_size, config.seeds[0]).support),
             "query_split": config.query_split or "default",
             "num_queries": len(queries),
             "shots": shots_results,
         }
 
-    def _selector(self, task: TaskSpec, pool: list[Example], queries: list[Example], support: list[Example],
+    def _selector(self, task: TaskSpec, pool: list[Example], queries: list[Example], support_size: int,
                   seed: int) -> Any:
-        """Random shots, or RICES over the support's CLIP embeddings (computed once per pool, cached)."""
-        if (self.config.shot_selection or task.shot_selection) == "random":
-            return RandomShots(support, seed)
+        """The shot selector of a task and seed, built once and reused for every shot count."""
+        key = (task.name, seed)
+        if key not in self.selectors:
+            support = self._support(task, pool, support_size, seed)
+            if (self.config.shot_selection or task.shot_selection) == "random":
+                self.selectors[key] = RandomShots(support, seed)
+            else:
+                self.selectors[key] = self._rices(task, pool, queries, support)
+        return self.selectors[key]
+
+    def _rices(self, task: TaskSpec, pool: list[Example], queries: list[Example], support: list[Example]) -> Any:
+        """RICES over the support's CLIP embeddings; the pool's and queries' vectors are computed (or
+        read from the cache) once per task and sliced for each seed's support."""
         from evalkit.shots.embeddings import ClipImageEncoder, EmbeddingCache
         from evalkit.shots.rices import RicesShots
 
-        if self.encoder is None:
-            self.encoder = ClipImageEncoder(self.config.rices_encoder, self.config.device)
-        cache = EmbeddingCache(self.config.embedding_cache)
-        pool_vectors = cache.embeddings(self.encoder, [e.image for e in pool], f"{task.name} support")
-        query_vectors = cache.embeddings(self.encoder, [e.image for e in queries], f"{task.name} queries")
+        if task.name not in self.vectors:
+            if self.encoder is None:
+                self.encoder = ClipImageEncoder(self.config.rices_encoder, self.config.device)
+            cache = EmbeddingCache(self.config.embedding_cache)
+            self.vectors[task.name] = (
+                cache.embeddings(self.encoder, [e.image for e in pool], f"{task.name} support"),
+                cache.embeddings(self.encoder, [e.image for e in queries], f"{task.name} queries"),
+            )
+        pool_vectors, query_vectors = self.vectors[task.name]
         row = {id(example): position for position, example in enumerate(pool)}
         selector = RicesShots(support, pool_vectors[[row[id(e)] for e in support]],
                               {q.id: v for q, v in zip(queries, query_vectors)}, self.config.rices_index)
