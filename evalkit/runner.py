@@ -18,6 +18,7 @@ from evalkit.batching import generate_all
 from evalkit.data.source import task_folder
 from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
+from evalkit.metrics.classification import ranked
 from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import Demo, build_prompt, prompt_text, render_continuation
 from evalkit.registry import expand_task_names, get_task
@@ -125,9 +126,7 @@ def _summary(per_seed: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def _top_choice(prediction: Any) -> Any:
     """A ranking prediction ({choice: score}) is shown as its best choice; answers as they are."""
-    if isinstance(prediction, dict):
-        return max(sorted(prediction), key=prediction.__getitem__)
-    return prediction
+    return ranked(prediction)[0] if isinstance(prediction, dict) else prediction
 
 
 class Run:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from evalkit.data.files import read_json
 from evalkit.errors import EvalkitError
 from evalkit.taskspec import Metric, TaskSpec
 from evalkit.types import Example
@@ -26,14 +26,7 @@ def score_predictions(metric: Metric, examples: Sequence[Example], predictions: 
 def read_predictions_file(path: Path, task: TaskSpec) -> dict[Any, str]:
     """An official results file `[{id_key, answer_key}]` as {id: answer}."""
     id_key, answer_key = task.prediction_keys
-    if not path.is_file():
-        raise EvalkitError("predictions file not found", path=path)
-    try:
-        records = json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError:
-        raise EvalkitError("not UTF-8 text", path=path) from None
-    except json.JSONDecodeError as error:
-        raise EvalkitError(f"malformed JSON at line {error.lineno}: {error.msg}", path=path) from None
+    records = read_json(path)
     if not isinstance(records, list):
         raise EvalkitError(f"expected a JSON list of {{{id_key}, {answer_key}}} records", path=path)
     predictions: dict[Any, str] = {}
