@@ -36,17 +36,23 @@ class DatasetImage:
         return to_rgb(value)
 
 
+def _parquet_files(folder: Path) -> list[Path]:
+    """Parquet files in the folder or one level down (`data/`, per-split folders), without walking a
+    large image tree."""
+    return sorted([*folder.glob("*.parquet"), *folder.glob("*/*.parquet")])
+
+
 def looks_like_hf(location: str | Path) -> bool:
     """True when the location is a HF dataset rather than an official-layout folder."""
     path = Path(location)
     if path.is_dir():
-        return (path / "dataset_dict.json").is_file() or any(path.rglob("*.parquet"))
+        return (path / "dataset_dict.json").is_file() or bool(_parquet_files(path))
     return bool(_HUB_ID.match(str(location))) and not path.exists()
 
 
 def _parquet_files_by_split(folder: Path) -> dict[str, list[str]]:
     by_split: dict[str, list[str]] = {}
-    for file in sorted(folder.rglob("*.parquet")):
+    for file in _parquet_files(folder):
         match = _PARQUET_SPLIT.match(file.name)
         split = match.group("split") if match else file.parent.name
         if file.parent != folder and not match:
