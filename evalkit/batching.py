@@ -1,13 +1,20 @@
-"""Batched generation with batches formed from prompts of similar length."""
+"""Batched generation: batches of similar-length prompts, inputs prepared ahead of the model in
+DataLoader workers, and the batch size halved when the accelerator runs out of memory."""
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Collection, Iterator, Sequence
 
+import torch
+
+from evalkit.errors import EvalkitError
 from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import prompt_images, prompt_text
 from evalkit.taskspec import GenerationSettings
 from evalkit.types import Prompt
+
+OUT_OF_MEMORY = (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError),)
 
 
 def length_sorted_batches(prompts: Sequence[Prompt], batch_size: int) -> list[list[int]]:
@@ -17,19 +24,109 @@ def length_sorted_batches(prompts: Sequence[Prompt], batch_size: int) -> list[li
     """
     if batch_size < 1:
         raise ValueError("batch size must be at least 1")
-    order = sorted(range(len(prompts)),
-                   key=lambda i: (len(prompt_images(prompts[i])), len(prompt_text(prompts[i])), i))
+    order = length_order(prompts)
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def length_order(prompts: Sequence[Prompt]) -> list[int]:
+    return sorted(range(len(prompts)), key=lambda i: (len(prompt_images(prompts[i])), len(prompt_text(prompts[i])), i))
+
+
+@dataclass
+class BatchingReport:
+    """What the batching did, for results.json."""
+
+    batch_size: int
+    workers: int
+    backoffs: list[dict[str, int]] = field(default_factory=list)
+
+    @property
+    def final_batch_size(self) -> int:
+        return self.backoffs[-1]["to"] if self.backoffs else self.batch_size
+
+
+class _EncodedBefore:
+    """The image keys a batch can take as encoded: cached at the start, or seen by an earlier batch
+    (whose features the cache will hold by then, unless evicted: then the adapter decodes them late)."""
+
+    def __init__(self, first_batch: dict[str, int], batch: int, cached: Collection[str]):
+        self.first_batch, self.batch, self.cached = first_batch, batch, cached
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.cached or self.first_batch.get(key, self.batch) < self.batch  # type: ignore[arg-type]
+
+
+class _PreparedBatches(torch.utils.data.Dataset):
+    """Item b: batch b's indices and its prepared inputs (token ids, masks, new images' pixels)."""
+
+    def __init__(self, adapter: Any, prompts: Sequence[Prompt], batches: list[list[int]]):
+        self.preparer = adapter.prepare
+        self.prompts, self.batches = prompts, batches
+        cached = adapter.cached_image_keys()
+        self.reuses_features = cached is not None
+        self.cached = frozenset(cached or ())
+        self.first_batch: dict[str, int] = {}
+        for number, indices in enumerate(batches if self.reuses_features else []):
+            for index in indices:
+                for image in prompt_images(prompts[index]):
+                    self.first_batch.setdefault(image.key, number)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, number: int) -> tuple[list[int], Any]:
+        indices = self.batches[number]
+        skip = _EncodedBefore(self.first_batch, number, self.cached)
+        return indices, self.preparer([self.prompts[i] for i in indices], skip)
+
+
+def _as_is(item: Any) -> Any:
+    return item
+
+
+def _batches(adapter: Any, prompts: Sequence[Prompt], indices: list[int], batch_size: int, settings: GenerationSettings,
+             stop_strings: Sequence[str], workers: int) -> Iterator[tuple[list[int], list[str]]]:
+    batches = [[indices[i] for i in batch] for batch in
+               length_sorted_batches([prompts[i] for i in indices], batch_size)]
+    if not hasattr(adapter, "prepare"):  # an adapter that takes whole prompts only
+        for batch in batches:
+            yield batch, adapter.generate([prompts[i] for i in batch], settings, stop_strings)
+        return
+    dataset = _PreparedBatches(adapter, prompts, batches)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers,
+                                         collate_fn=_as_is, prefetch_factor=2 if workers else None)
+    for batch, prepared in loader:
+        yield batch, adapter.generate_prepared(prepared, settings, stop_strings)
 
 
 def generate_all(adapter: ModelAdapter, prompts: Sequence[Prompt], batch_size: int,
                  settings: GenerationSettings, stop_strings: Sequence[str],
-                 on_batch: Callable[[list[int], list[str]], None]) -> list[str]:
-    """Generations for every prompt, in the prompts' order; `on_batch` sees each finished batch."""
-    outputs: list[str | None] = [None] * len(prompts)
-    for indices in length_sorted_batches(prompts, batch_size):
-        texts = adapter.generate([prompts[i] for i in indices], settings, stop_strings)
-        for index, text in zip(indices, texts):
-            outputs[index] = text
-        on_batch(indices, texts)
-    return [text if text is not None else "" for text in outputs]
+                 on_batch: Callable[[list[int], list[str]], None], workers: int = 0,
+                 indices: Sequence[int] | None = None) -> BatchingReport:
+    """Generate for `indices` (default: every prompt); `on_batch` gets each finished batch's
+    indices and texts. On out-of-memory the batch size is halved for what is left (recorded in the
+    report); a batch of one that does not fit is an error."""
+    report = BatchingReport(batch_size, workers)
+    remaining = list(range(len(prompts)) if indices is None else indices)
+    size, total = batch_size, len(remaining)
+    while remaining:
+        done: set[int] = set()
+        try:
+            for batch, texts in _batches(adapter, prompts, remaining, size, settings, stop_strings, workers):
+                on_batch(batch, texts)
+                done.update(batch)
+            return report
+        except OUT_OF_MEMORY:
+            if size == 1:
+                raise EvalkitError("out of memory with a batch of one prompt; use a smaller --dtype, "
+                                   "--device-map auto or a bigger GPU", field="--batch-size") from None
+            _release_memory()
+            report.backoffs.append({"from": size, "to": size // 2, "after_prompts": total - len(remaining) + len(done)})
+            size //= 2
+            remaining = [i for i in remaining if i not in done]
+    return report
+
+
+def _release_memory() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

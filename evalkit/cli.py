@@ -38,6 +38,12 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--trust-remote-code", action="store_true", help="allow code from the checkpoint")
+    parser.add_argument("--attention", default="auto", choices=["auto", "sdpa", "eager", "flash_attention_2"],
+                        help="attention kernel (auto: SDPA where the model supports it)")
+    parser.add_argument("--device-map", default=None, choices=["auto"],
+                        help="auto: shard one large model across this node's GPUs (accelerate)")
+    parser.add_argument("--vision-cache-mb", type=float, default=2048,
+                        help="memory for reused image features (0: re-encode every image, as reference harnesses)")
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +52,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int_list, default=[42], help="trial seeds, e.g. 42,43")
     parser.add_argument("--data-dir", action="append", default=[], metavar="[TASK=]DIR",
                         help="official layout folder, HF dataset folder/parquet, or hub id")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, help="halved automatically on out-of-memory")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="DataLoader workers preparing the next batches (default: 4 with a GPU, 0 without)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
     parser.add_argument("--query-split", default=None,
                         help="query split instead of the task's default, e.g. test-dev2015 (VQAv2) or test "

@@ -9,11 +9,13 @@ from pathlib import Path
 from evalkit.errors import EvalkitError
 
 
-def _load_adapter(model: str, dtype: str, device: str, revision: str | None, trust_remote_code: bool):
+def _load_adapter(config, device: str):
     from evalkit.models.idefics import IdeficsAdapter
 
-    return IdeficsAdapter.from_pretrained(model, dtype=dtype, device=device, revision=revision,
-                                          trust_remote_code=trust_remote_code)
+    return IdeficsAdapter.from_pretrained(
+        config.model, dtype=config.dtype, device=device, revision=config.revision,
+        trust_remote_code=config.trust_remote_code, attention=config.attention, device_map=config.device_map,
+        vision_cache_mb=config.vision_cache_mb)
 
 
 def run_config(args: argparse.Namespace):
@@ -30,18 +32,23 @@ def run_config(args: argparse.Namespace):
         embedding_cache=args.embedding_cache,
         zero_shot=args.zero_shot, support_size=args.support_size, max_new_tokens=args.max_new_tokens,
         num_beams=args.num_beams, dtype=args.dtype, device=args.device, revision=args.revision,
-        trust_remote_code=args.trust_remote_code, progress=not args.no_progress,
+        trust_remote_code=args.trust_remote_code, attention=args.attention, device_map=args.device_map,
+        vision_cache_mb=args.vision_cache_mb, workers=args.workers, progress=not args.no_progress,
     )
 
 
 def execute_run(config, label: str | None = None, quiet: bool = False) -> dict:
+    from evalkit.distributed import Processes
     from evalkit.report.table import results_table
     from evalkit.runner import Run
 
-    run = Run(config)
-    adapter = _load_adapter(config.model, config.dtype, config.device, config.revision, config.trust_remote_code)
-    results = run.execute(adapter, label)
-    if not quiet:
+    processes = Processes.from_environment()
+    try:
+        run = Run(config, processes=processes)
+        results = run.execute(_load_adapter(config, processes.device(config.device)), label)
+    finally:
+        processes.close()
+    if not quiet and processes.is_main:
         print(results_table([results]))
         print(f"results in {config.output}/ (results.json, samples.jsonl, table.md)")
     return results

@@ -5,6 +5,7 @@ data -> shots -> prompts -> batched generation -> answer extraction -> metric ->
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -14,8 +15,9 @@ from typing import Any, Sequence
 from tqdm.auto import tqdm
 
 from evalkit import __version__
-from evalkit.batching import generate_all
+from evalkit.batching import BatchingReport, generate_all, length_order
 from evalkit.data.source import task_folder
+from evalkit.distributed import Processes
 from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
 from evalkit.metrics.classification import ranked
@@ -60,6 +62,10 @@ class RunConfig:
     device: str = "auto"
     revision: str | None = None
     trust_remote_code: bool = False
+    attention: str = "auto"  # auto (SDPA where supported), sdpa, eager, flash_attention_2
+    device_map: str | None = None  # "auto": shard one model across the node's GPUs
+    vision_cache_mb: float = 2048
+    workers: int | None = None  # DataLoader workers preparing inputs; None: 4 with a GPU, 0 without
     progress: bool = True
 
     def validate(self) -> None:
@@ -71,6 +77,10 @@ class RunConfig:
             raise EvalkitError("give at least one seed", field="--seeds")
         if self.batch_size < 1:
             raise EvalkitError("must be at least 1", field="--batch-size")
+        if self.workers is not None and self.workers < 0:
+            raise EvalkitError("must be 0 or more", field="--workers")
+        if self.vision_cache_mb < 0:
+            raise EvalkitError("must be 0 (off) or more", field="--vision-cache-mb")
         if self.limit is not None and self.limit < 1:
             raise EvalkitError("must be at least 1", field="--limit")
         if self.shot_selection not in (None, "random", "rices"):
@@ -114,7 +124,7 @@ def _generation_settings(task: TaskSpec, config: RunConfig) -> GenerationSetting
 
 
 def _summary(per_seed: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    values = [aggregate["score"] for aggregate in per_seed.values()]
+    values = [aggregate.get("score") for aggregate in per_seed.values()]
     unscored = any(value is None for value in values)
     return {
         "mean": None if unscored else statistics.fmean(values),
@@ -132,12 +142,15 @@ def _top_choice(prediction: Any) -> Any:
 class Run:
     """Evaluates one adapter on the configured tasks, writing into the output folder as it goes."""
 
-    def __init__(self, config: RunConfig, task_specs: dict[str, TaskSpec] | None = None):
+    def __init__(self, config: RunConfig, task_specs: dict[str, TaskSpec] | None = None,
+                 processes: Processes | None = None):
         """Check the config and load every task's data before any model is loaded.
 
         `task_specs` replaces the registry's plugins by name (tests use it to break a task on purpose).
+        `processes`: this process's place in a data-parallel run (default: the only one).
         """
         config.validate()
+        self.processes = processes or Processes()
         overrides = task_specs or {}
         config.tasks = [t for t in config.tasks if t in overrides] + expand_task_names(
             [t for t in config.tasks if t not in overrides])
@@ -156,7 +169,7 @@ class Run:
         self.selectors: dict[tuple[str, int], Any] = {}
         self.vectors: dict[str, tuple[Any, Any]] = {}
 
-    def evaluate_task(self, task: TaskSpec, adapter: ModelAdapter, samples: SampleLog) -> dict[str, Any]:
+    def evaluate_task(self, task: TaskSpec, adapter: ModelAdapter, samples: SampleLog | None) -> dict[str, Any]:
         config = self.config
         prompt_format = adapter.default_prompt_format if config.prompt_format == "auto" else config.prompt_format
         template = task.template(prompt_format)
@@ -232,47 +245,66 @@ class Run:
         return draw_support(pool, support_size, seed)
 
     def _rank(self, adapter: ModelAdapter, task: TaskSpec, template, prompts: Sequence, queries: Sequence[Example],
-              bar: Any) -> list[dict[str, float]]:
+              indices: Sequence[int], bar: Any) -> dict[int, dict[str, float]]:
         """Each query's choices scored by the log-likelihood of their answer text after the prompt."""
         use_mean = (self.config.normalization or task.score_normalization) == "mean"
-        predictions = []
-        for prompt, query in zip(prompts, queries):
-            choices = list(dict.fromkeys(query.meta["choices"]))
-            scored = adapter.score_continuations(prompt, [render_continuation(template, c) for c in choices])
-            predictions.append({c: (s.mean if use_mean else s.total) for c, s in zip(choices, scored)})
+        predictions = {}
+        for index in indices:
+            choices = list(dict.fromkeys(queries[index].meta["choices"]))
+            scored = adapter.score_continuations(prompts[index], [render_continuation(template, c) for c in choices])
+            predictions[index] = {c: (s.mean if use_mean else s.total) for c, s in zip(choices, scored)}
             bar.update(1)
         return predictions
 
-    def _evaluate_setting(self, adapter: ModelAdapter, samples: SampleLog, task: TaskSpec, template,
+    def _workers(self) -> int:
+        if self.config.workers is not None:
+            return self.config.workers
+        return min(4, max(1, (os.cpu_count() or 2) // 4)) if self.config.device != "cpu" and _has_gpu() else 0
+
+    def _infer(self, adapter: ModelAdapter, task: TaskSpec, template, settings: GenerationSettings,
+               prompts: Sequence, queries: Sequence[Example], label: str) -> tuple[list[Any], BatchingReport | None]:
+        """Raw outputs for every query (generations, or choice scores when ranking): this process's
+        share computed here, the others' gathered from their processes."""
+        mine = self.processes.shard(length_order(prompts))
+        bar = tqdm(total=len(mine), desc=label, unit="q", disable=not self.config.progress)
+        outputs: dict[int, Any] = {}
+        report = None
+        if task.mode == "rank":
+            outputs = self._rank(adapter, task, template, prompts, queries, mine, bar)
+        else:
+            def record_batch(indices: list[int], texts: list[str]) -> None:
+                outputs.update(zip(indices, texts))
+                bar.update(len(indices))
+
+            report = generate_all(adapter, prompts, self.config.batch_size, settings, template.stop_strings,
+                                  record_batch, workers=self._workers(), indices=mine)
+        bar.close()
+        gathered = self.processes.gather(outputs)
+        return [gathered[index] for index in range(len(prompts))], report
+
+    def _evaluate_setting(self, adapter: ModelAdapter, samples: SampleLog | None, task: TaskSpec, template,
                           settings: GenerationSettings,
                           queries: Sequence[Example], demos: Sequence[list[Demo]], shots: int, seed: int) -> dict:
         prompts = [build_prompt(template, query_demos, query) for query, query_demos in zip(queries, demos)]
-        stop_strings = template.stop_strings
-        bar = tqdm(total=len(prompts), desc=f"{task.name} {shots}-shot seed {seed}", unit="q",
-                   disable=not self.config.progress)
-        metric = self.metrics[task.name]
-        generations: list[Any] = [""] * len(queries)
-
-        def record_batch(indices: list[int], texts: list[str]) -> None:
-            for index, text in zip(indices, texts):
-                generations[index] = text
-            bar.update(len(indices))
-
+        generations, report = self._infer(adapter, task, template, settings, prompts, queries,
+                                          f"{task.name} {shots}-shot seed {seed}")
         if task.mode == "rank":
-            generations = predictions = self._rank(adapter, task, template, prompts, queries, bar)
+            predictions = generations
         else:
-            generate_all(adapter, prompts, self.config.batch_size, settings, stop_strings, record_batch)
-            predictions = [task.postprocess(generation, stop_strings) for generation in generations]
-        bar.close()
+            predictions = [task.postprocess(generation, template.stop_strings) for generation in generations]
+        if not self.processes.is_main or samples is None:
+            return {}  # the main process scores and writes
         exported = self._export_predictions(task, queries, predictions, shots, seed)
         if all(query.references for query in queries):
-            scored = score_predictions(metric, queries, predictions)
+            scored = score_predictions(self.metrics[task.name], queries, predictions)
             scores: Sequence[float | None] = scored.scores
             aggregate = {**scored.aggregate, "predictions_file": exported}
         else:
             scores = [None] * len(queries)
             aggregate = {"score": None, "count": len(queries), "unscored": "the split has no answers",
                          "predictions_file": exported}
+        if report and report.backoffs:
+            aggregate["batch_size_backoffs"] = report.backoffs
         samples.append({
             "task": task.name, "shots": shots, "seed": seed, "id": query.id,
             "demo_ids": [demo.example.id for demo in query_demos], "prompt": prompt_text(prompt),
@@ -292,19 +324,31 @@ class Run:
 
     def execute(self, adapter: ModelAdapter, label: str | None = None) -> dict[str, Any]:
         started = time.time()
-        samples = SampleLog(self.output / "samples.jsonl")
+        main = self.processes.is_main
+        samples = SampleLog(self.output / "samples.jsonl") if main else None
         results: dict[str, Any] = {
             "evalkit_version": __version__,
             "config": {**asdict(self.config), "output": str(self.config.output)},
             "label": label,
             "model": adapter.describe(),
+            "inference": {"batch_size": self.config.batch_size, "workers": self._workers(),
+                          "processes": self.processes.world_size},
             "environment": describe_environment(),
             "tasks": {},
         }
         for name, task in self.tasks.items():
             results["tasks"][name] = self.evaluate_task(task, adapter, samples)
-            write_json(self.output / "results.json", results)
+            if main:
+                write_json(self.output / "results.json", results)
         results["elapsed_seconds"] = round(time.time() - started, 2)
-        write_json(self.output / "results.json", results)
-        write_atomic(self.output / "table.md", results_table([results]) + "\n" + breakdown_table(results))
+        results["model"] = adapter.describe()  # with the vision cache's final counts
+        if main:
+            write_json(self.output / "results.json", results)
+            write_atomic(self.output / "table.md", results_table([results]) + "\n" + breakdown_table(results))
         return results
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

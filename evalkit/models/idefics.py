@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import torch
 
 from evalkit.errors import EvalkitError
 from evalkit.models.base import Capabilities, ContinuationScore
+from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch
 from evalkit.models.loading import (
+    attention_option,
     check_checkpoint_location,
     load_or_explain,
     model_revision,
     resolve_device,
     resolve_dtype,
 )
+from evalkit.models.vision_cache import VisionFeatureCache
 from evalkit.taskspec import GenerationSettings
 from evalkit.types import Prompt
 
-IMAGE_TOKEN = "<image>"
-FAKE_IMAGE_TOKEN = "<fake_token_around_image>"
+DEFAULT_VISION_CACHE_MB = 2048
 END_OF_UTTERANCE = "<end_of_utterance>"
 
 
@@ -32,18 +34,28 @@ def _token_id(tokenizer: Any, token: str) -> int | None:
 
 
 class IdeficsAdapter:
-    """Batched generation for IDEFICS checkpoints (base and instruct)."""
+    """Batched generation and continuation scoring for IDEFICS checkpoints (base and instruct).
+
+    Image features go through a `VisionFeatureCache`: each distinct image is encoded once while it
+    stays in the cache, and the model gets `image_encoder_embeddings` (or `perceiver_embeddings`)
+    instead of pixels. With the cache off (`vision_cache_mb=0`) the model encodes pixels itself, as
+    the reference harnesses do.
+    """
 
     capabilities = Capabilities(generation=True, scoring=True, max_images=None)
+    vision_chunk = 64  # images per vision-encoder forward when filling the cache
 
-    def __init__(self, model: Any, processor: Any, name: str, dtype: torch.dtype, device: torch.device):
+    def __init__(self, model: Any, processor: Any, name: str, dtype: torch.dtype, device: torch.device,
+                 vision_cache_mb: float = DEFAULT_VISION_CACHE_MB):
         self.model = model
         self.processor = processor
+        self.inputs = IdeficsInputs(processor)
         self.tokenizer = processor.tokenizer
         self.tokenizer.padding_side = "left"
         self.name = name
         self.dtype = dtype
         self.device = device
+        self.vision_cache = VisionFeatureCache(int(vision_cache_mb * 2**20))
         self.image_token_ids = [_token_id(self.tokenizer, t) for t in (IMAGE_TOKEN, FAKE_IMAGE_TOKEN)]
         if None in self.image_token_ids:
             raise EvalkitError(
@@ -55,7 +67,11 @@ class IdeficsAdapter:
 
     @classmethod
     def from_pretrained(cls, model: str, dtype: str = "auto", device: str = "auto",
-                        revision: str | None = None, trust_remote_code: bool = False) -> "IdeficsAdapter":
+                        revision: str | None = None, trust_remote_code: bool = False,
+                        attention: str = "auto", device_map: str | None = None,
+                        vision_cache_mb: float = DEFAULT_VISION_CACHE_MB) -> "IdeficsAdapter":
+        """`device_map="auto"` shards a model too big for one GPU across the node's GPUs
+        (accelerate); otherwise the model sits whole on `device`."""
         from transformers import AutoProcessor, IdeficsForVisionText2Text
 
         check_checkpoint_location(model)
@@ -63,12 +79,17 @@ class IdeficsAdapter:
         torch_dtype = resolve_dtype(dtype, torch_device)
         options = {"revision": revision, "trust_remote_code": trust_remote_code}
         processor = load_or_explain("the processor", model, lambda: AutoProcessor.from_pretrained(model, **options))
+        placement = {"device_map": device_map} if device_map else {}
         network = load_or_explain(
             "the model", model,
-            lambda: IdeficsForVisionText2Text.from_pretrained(model, dtype=torch_dtype, **options),
+            lambda: IdeficsForVisionText2Text.from_pretrained(
+                model, dtype=torch_dtype, **attention_option(attention), **placement, **options),
         )
-        network.to(torch_device).eval()
-        return cls(network, processor, model, torch_dtype, torch_device)
+        if not device_map:
+            network.to(torch_device)
+        network.eval()
+        return cls(network, processor, model, torch_dtype, network.device if device_map else torch_device,
+                   vision_cache_mb)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -77,20 +98,78 @@ class IdeficsAdapter:
             "revision": model_revision(self.model),
             "dtype": str(self.dtype).replace("torch.", ""),
             "device": str(self.device),
+            "device_map": getattr(self.model, "hf_device_map", None),
+            "attention": getattr(self.model.config, "_attn_implementation", None),
             "parameters": sum(p.numel() for p in self.model.parameters()),
+            "vision_cache": self.vision_cache.stats(),
         }
 
+    def prepare(self, prompts: Sequence[Prompt], skip: Collection[str] = ()) -> PreparedBatch:
+        """CPU-side inputs (safe in a DataLoader worker): pixels only for images not in `skip`."""
+        return self.inputs.prepare(prompts, skip)
+
+    def cached_image_keys(self) -> set[str] | None:
+        """Images whose features are stored; None when features are not reused (every prompt's
+        images must then come with their pixels)."""
+        return self.vision_cache.keys() if self.vision_cache.enabled else None
+
     def _encode(self, prompts: Sequence[Prompt]) -> dict[str, torch.Tensor]:
-        batch = [[seg if isinstance(seg, str) else seg.load() for seg in prompt] for prompt in prompts]
-        inputs = self.processor(text=batch, return_tensors="pt", padding="longest",
-                                add_end_of_utterance_token=False)
+        return self.model_inputs(self.prepare(prompts, self.cached_image_keys() or ()))
+
+    def model_inputs(self, batch: PreparedBatch) -> dict[str, torch.Tensor]:
+        """The model's keyword arguments: token ids, masks and either image features or pixels."""
+        inputs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
+                  "image_attention_mask": batch.image_attention_mask}
         inputs = {key: value.to(self.device) for key, value in inputs.items()}
-        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        if not self.vision_cache.enabled:
+            inputs["pixel_values"] = batch.pixel_values(self.inputs.default_image_dims).to(self.device, self.dtype)
+            return inputs
+        image_key = "perceiver_embeddings" if self.model.config.use_resampler else "image_encoder_embeddings"
+        inputs[image_key] = self._image_features(batch)
         return inputs
+
+    def _image_features(self, batch: PreparedBatch) -> torch.Tensor:
+        """[batch, max_images, tokens, dim] features from the cache, zeros where a prompt has fewer
+        images (those slots are masked out of cross-attention)."""
+        by_key = {image.key: image for row in batch.images for image in row}
+
+        def encode(keys: list[str]) -> list[torch.Tensor]:
+            late = [by_key[key] for key in keys if key not in batch.pixels]
+            pixels = {**batch.pixels, **self.inputs.pixels(late)}
+            return self.encode_images(torch.stack([pixels[key] for key in keys]))
+
+        features = self.vision_cache.features([key for row in batch.images for key in
+                                               (image.key for image in row)], encode)
+        if not features:
+            blank = self.encode_images(torch.zeros(1, *self.inputs.default_image_dims))[0]
+            return blank.expand(len(batch.images), 1, -1, -1)
+        sample = next(iter(features.values()))
+        out = torch.zeros(len(batch.images), batch.max_images, *sample.shape, dtype=sample.dtype, device=sample.device)
+        for row, images in enumerate(batch.images):
+            for column, image in enumerate(images):
+                out[row, column] = features[image.key]
+        return out
+
+    def encode_images(self, pixel_values: torch.Tensor) -> list[torch.Tensor]:
+        """Vision encoder (and perceiver resampler when the model uses one), `vision_chunk` at a time."""
+        core = self.model.model
+        features: list[torch.Tensor] = []
+        with torch.inference_mode():
+            for start in range(0, len(pixel_values), self.vision_chunk):
+                chunk = pixel_values[start:start + self.vision_chunk].to(self.device, self.dtype)
+                hidden = core.vision_model(pixel_values=chunk).last_hidden_state
+                if self.model.config.use_resampler:
+                    hidden = core.perceiver_resampler(hidden)
+                features.extend(hidden)
+        return features
 
     def generate(self, prompts: Sequence[Prompt], settings: GenerationSettings,
                  stop_strings: Sequence[str]) -> list[str]:
-        inputs = self._encode(prompts)
+        return self.generate_prepared(self.prepare(prompts, self.cached_image_keys() or ()), settings, stop_strings)
+
+    def generate_prepared(self, batch: PreparedBatch, settings: GenerationSettings,
+                          stop_strings: Sequence[str]) -> list[str]:
+        inputs = self.model_inputs(batch)
         stop_ids = [self.tokenizer.eos_token_id]
         if self.end_of_utterance_id is not None:
             stop_ids.append(self.end_of_utterance_id)

@@ -51,3 +51,15 @@ def load_or_explain(what: str, model: str, loader: Callable[[], T]) -> T:
 
 def model_revision(model: Any) -> str | None:
     return getattr(getattr(model, "config", None), "_commit_hash", None)
+
+
+ATTENTION_CHOICES = ("auto", "sdpa", "eager", "flash_attention_2")
+
+
+def attention_option(attention: str) -> dict[str, str]:
+    """`attn_implementation` for `from_pretrained`: auto leaves transformers' default (SDPA where the
+    architecture supports it, which IDEFICS does); the others are passed through as asked."""
+    if attention not in ATTENTION_CHOICES:
+        raise EvalkitError(f"unknown attention {attention!r} (known: {', '.join(ATTENTION_CHOICES)})",
+                           field="--attention")
+    return {} if attention == "auto" else {"attn_implementation": attention}

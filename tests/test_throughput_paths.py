@@ -1,0 +1,160 @@
+"""The fast paths give the numbers of the plain ones: vision-feature cache, prepared inputs, DataLoader
+workers, batch size, out-of-memory back-off and data-parallel processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from evalkit.assets import TRAINED_MODEL
+from evalkit.batching import generate_all
+from evalkit.cli import main
+from evalkit.models.idefics import IdeficsAdapter
+from evalkit.models.vision_cache import VisionFeatureCache
+from evalkit.synthetic.scenes import random_scene
+from evalkit.taskspec import GenerationSettings
+from evalkit.types import FileImage
+
+SETTINGS = GenerationSettings(max_new_tokens=6, num_beams=1, length_penalty=1.0)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> list[FileImage]:
+    folder = tmp_path_factory.mktemp("images")
+    rng = random.Random(3)
+    paths = []
+    for number in range(7):
+        path = folder / f"{number}.png"
+        random_scene(rng).draw(rng).save(path)
+        paths.append(FileImage(path))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def prompts(images) -> list[list]:
+    """Interleaved prompts sharing support images, of different lengths, one with two images in a row."""
+    demo = "Question: What colour is the shape? Answer: red\nImage:"
+    return [
+        ["Image:", images[0], demo, images[1], "Question: What colour is the shape? Answer:"],
+        ["Image:", images[2], "Question: How many shapes are there? Answer:"],
+        ["Image:", images[3], images[4], demo, images[0], demo, images[5], "Question: What shape is it? Answer:"],
+        ["Question: no image here? Answer: no\nImage:", images[6], "Question: What colour is the shape? Answer:"],
+    ]
+
+
+def adapter(cache_mb: float) -> IdeficsAdapter:
+    return IdeficsAdapter.from_pretrained(str(TRAINED_MODEL), vision_cache_mb=cache_mb)
+
+
+def test_prepared_inputs_equal_the_idefics_processor(prompts):
+    model = adapter(0)
+    prepared = model.prepare(prompts)
+    reference = model.processor(text=[[s if isinstance(s, str) else s.load() for s in p] for p in prompts],
+                                return_tensors="pt", padding="longest", add_end_of_utterance_token=False)
+    for key in ("input_ids", "attention_mask", "image_attention_mask"):
+        assert torch.equal(getattr(prepared, key), reference[key]), key
+    assert torch.equal(prepared.pixel_values(model.inputs.default_image_dims), reference["pixel_values"])
+
+
+def test_cached_features_give_the_uncached_logits_and_generations(prompts):
+    cached, plain = adapter(64), adapter(0)
+    with torch.inference_mode():
+        logits_cached = cached.model(**cached._encode(prompts)).logits
+        logits_plain = plain.model(**plain._encode(prompts)).logits
+    torch.testing.assert_close(logits_cached, logits_plain, rtol=0, atol=1e-5)
+    first = cached.generate(prompts, SETTINGS, ["\n"])
+    assert cached.generate(prompts, SETTINGS, ["\n"]) == first == plain.generate(prompts, SETTINGS, ["\n"])
+    stats = cached.describe()["vision_cache"]
+    # 7 distinct images in 8 slots: each encoded once (img0 is reused within the first pass), the two
+    # generate passes served from the cache.
+    assert (stats["misses"], stats["hits"], stats["stored"]) == (7, 1 + 8 + 8, 7)
+
+
+def test_cache_stays_under_its_limit_and_counts_evictions(prompts):
+    one_image = adapter(64).encode_images(torch.zeros(1, 3, 32, 32))[0]
+    size = one_image.numel() * one_image.element_size()
+    small, plain = adapter(3 * size / 2**20), adapter(0)  # room for three images
+    for prompt in prompts:  # one prompt a batch: a batch's own images are never evicted while in use
+        assert small.generate([prompt], SETTINGS, ["\n"]) == plain.generate([prompt], SETTINGS, ["\n"])
+    stats = small.describe()["vision_cache"]
+    # [0 1] [2] -> full; prompt 3 hits 0, stores 3 (evicts 1), 4 (evicts 2), no room for 5; prompt 4's
+    # image 6 evicts 0.
+    assert (stats["stored"], stats["stored_bytes"], stats["evictions"]) == (3, 3 * size, 3)
+
+
+def test_cache_order_is_least_recently_used():
+    cache = VisionFeatureCache(limit_bytes=2 * 4)  # two float32 scalars
+    encode = lambda keys: [torch.zeros(1) for _ in keys]  # noqa: E731
+    cache.features(["a", "b"], encode)
+    cache.features(["a"], encode)  # a is now the most recent
+    cache.features(["c"], encode)  # evicts b
+    assert cache.keys() == {"a", "c"} and cache.evictions == 1 and cache.hits == 1
+
+
+class RunsOutOfMemory:
+    """Wraps an adapter; any batch larger than `fits` raises the accelerator's out-of-memory error."""
+
+    def __init__(self, inner: IdeficsAdapter, fits: int):
+        self.inner, self.fits, self.sizes = inner, fits, []
+
+    def generate(self, prompts, settings, stop_strings):
+        self.sizes.append(len(prompts))
+        if len(prompts) > self.fits:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.inner.generate(prompts, settings, stop_strings)
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_every_answer(prompts):
+    model = RunsOutOfMemory(adapter(0), fits=1)
+    outputs: dict[int, str] = {}
+    report = generate_all(model, prompts * 2, 8, SETTINGS, ["\n"], lambda i, t: outputs.update(zip(i, t)))
+    assert [b["to"] for b in report.backoffs] == [4, 2, 1] and report.final_batch_size == 1
+    expected = adapter(0).generate(prompts, SETTINGS, ["\n"]) * 2
+    assert [outputs[i] for i in range(8)] == expected and model.sizes[:4] == [8, 4, 2, 1]
+
+
+def run_vqav2(vqav2_dir: Path, output: Path, *extra: str, limit: int = 12) -> list[dict]:
+    assert main(["run", "--model", str(TRAINED_MODEL), "--tasks", "vqav2", "--shots", "0,2", "--limit", str(limit),
+                 "--data-dir", str(vqav2_dir), "--output", str(output), "--no-progress", *extra]) == 0
+    return [json.loads(line) for line in (output / "samples.jsonl").read_text().splitlines()]
+
+
+def test_batch_size_workers_and_cache_do_not_change_predictions(vqav2_dir, tmp_path):
+    reference = run_vqav2(vqav2_dir, tmp_path / "b1", "--batch-size", "1", "--vision-cache-mb", "0")
+    fast = run_vqav2(vqav2_dir, tmp_path / "b8", "--batch-size", "8", "--workers", "2")
+    assert [s["generation"] for s in fast] == [s["generation"] for s in reference]
+    assert fast == reference
+    results = json.loads((tmp_path / "b8" / "results.json").read_text())
+    assert results["inference"]["workers"] == 2 and results["model"]["vision_cache"]["hits"] > 0
+    assert results["model"]["attention"] == "sdpa"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_processes_give_the_single_process_predictions(vqav2_dir, tmp_path):
+    """torchrun, 2 CPU processes (gloo): each query evaluated once, gathered, scored by rank 0."""
+    single = run_vqav2(vqav2_dir, tmp_path / "single", limit=11)
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+               "--master_port", str(_free_port()), "-m", "evalkit.cli", "run", "--model", str(TRAINED_MODEL),
+               "--tasks", "vqav2", "--shots", "0,2", "--limit", "11", "--data-dir", str(vqav2_dir),
+               "--output", str(tmp_path / "two"), "--no-progress"]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=600, env=environment)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    two = [json.loads(line) for line in (tmp_path / "two" / "samples.jsonl").read_text().splitlines()]
+    assert two == single  # odd count: one process gets a query more, none is repeated
+    results = json.loads((tmp_path / "two" / "results.json").read_text())
+    assert results["inference"]["processes"] == 2
+    assert results["tasks"]["vqav2"]["shots"]["2"]["per_seed"]["42"]["count"] == 11
