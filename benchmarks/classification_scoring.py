@@ -18,11 +18,9 @@ import torch
 from evalkit.assets import TRAINED_MODEL, tokenizer_corpus
 from evalkit.data.classification import imagenet_class_names
 from evalkit.models.idefics import IdeficsAdapter
-from evalkit.models.offline import TinySize, build_tiny_idefics
+from evalkit.models.offline import MID_SIZE, build_tiny_idefics
 from evalkit.synthetic.scenes import random_scene
 
-BIGGER = TinySize(hidden_size=512, intermediate_size=1376, num_hidden_layers=8, num_attention_heads=8,
-                  vision_embed_dim=256, vision_layers=4, vision_heads=8, image_size=64, patch_size=8)
 
 
 class MemoryImage:
@@ -87,7 +85,7 @@ def main() -> None:
     measure("offline tiny model", IdeficsAdapter.from_pretrained(str(TRAINED_MODEL), dtype="float32", device="cpu"),
             args.queries, args.classes, args.full_classes, args.shots)
     with tempfile.TemporaryDirectory() as folder:
-        bigger = build_tiny_idefics(Path(folder) / "bigger", tokenizer_corpus(), seed=0, size=BIGGER)
+        bigger = build_tiny_idefics(Path(folder) / "bigger", tokenizer_corpus(), seed=0, size=MID_SIZE)
         adapter = IdeficsAdapter.from_pretrained(str(bigger), dtype="float32", device="auto")
         measure(f"bigger random IDEFICS ({adapter.describe()['parameters'] / 1e6:.0f}M parameters)", adapter,
                 args.queries, args.classes, args.full_classes, args.shots)

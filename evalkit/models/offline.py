@@ -42,6 +42,12 @@ class TinySize:
     use_resampler: bool = False
 
 
+# A mid-size random IDEFICS for benchmarks (about 40M parameters): big enough that model time, not
+# Python overhead, dominates on a CPU.
+MID_SIZE = TinySize(hidden_size=512, intermediate_size=1376, num_hidden_layers=8, num_attention_heads=8,
+                    vision_embed_dim=256, vision_layers=4, vision_heads=8, image_size=64, patch_size=8)
+
+
 def train_tokenizer(corpus: Iterable[str], vocab_size: int):
     """A Llama-style (metaspace BPE) fast tokenizer with IDEFICS's special tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
