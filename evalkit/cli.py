@@ -79,6 +79,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="draw this many support examples per class (ImageNet 1K = 1, 5K = 5)")
     parser.add_argument("--max-new-tokens", type=int, default=None)
     parser.add_argument("--num-beams", type=int, default=None, help="1 = greedy (default); >1 = beam search")
+    parser.add_argument("--force", action="store_true",
+                        help="discard predictions in --output that came from another configuration")
     parser.add_argument("--no-progress", action="store_true")
 
 

@@ -33,7 +33,8 @@ def run_config(args: argparse.Namespace):
         zero_shot=args.zero_shot, support_size=args.support_size, max_new_tokens=args.max_new_tokens,
         num_beams=args.num_beams, dtype=args.dtype, device=args.device, revision=args.revision,
         trust_remote_code=args.trust_remote_code, attention=args.attention, device_map=args.device_map,
-        vision_cache_mb=args.vision_cache_mb, workers=args.workers, progress=not args.no_progress,
+        vision_cache_mb=args.vision_cache_mb, workers=args.workers, force=args.force,
+        progress=not args.no_progress,
     )
 
 
@@ -174,7 +175,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for label, model, run_name in models:
         config = RunConfig(model=str(model), tasks=list(DEMO_TASKS), shots=args.shots, seeds=[42],
                            output=workdir / "runs" / run_name, data_dirs={"*": str(data)},
-                           batch_size=16, limit=args.limit)
+                           batch_size=16, limit=args.limit, force=True)  # scratch runs: a changed demo starts over
         all_results.append(execute_run(config, label=label, quiet=True))
     print()
     print(results_table(all_results))

@@ -10,20 +10,22 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from tqdm.auto import tqdm
 
 from evalkit import __version__
-from evalkit.batching import BatchingReport, generate_all, length_order
+from evalkit.batching import generate_all, length_order
 from evalkit.data.source import task_folder
 from evalkit.distributed import Processes
 from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
 from evalkit.metrics.classification import ranked
 from evalkit.models.base import ModelAdapter
+from evalkit.models.loading import checkpoint_signature
 from evalkit.prompts.builder import Demo, build_prompt, prompt_text, render_continuation
 from evalkit.registry import expand_task_names, get_task
+from evalkit.report.journal import Journal, as_identity, claim_output
 from evalkit.report.store import SampleLog, prepare_output, write_atomic, write_json
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import score_predictions
@@ -66,7 +68,20 @@ class RunConfig:
     device_map: str | None = None  # "auto": shard one model across the node's GPUs
     vision_cache_mb: float = 2048
     workers: int | None = None  # DataLoader workers preparing inputs; None: 4 with a GPU, 0 without
+    force: bool = False  # discard predictions in the output folder that came from another configuration
     progress: bool = True
+
+    # Settings that change no prediction (float32): a rerun with other values still continues the run.
+    NOT_IN_IDENTITY = ("output", "batch_size", "workers", "device", "attention", "device_map", "vision_cache_mb",
+                       "embedding_cache", "force", "progress")
+
+    def identity(self, tasks: dict[str, TaskSpec]) -> dict[str, Any]:
+        """What the run's predictions and scores depend on: the config and each task's templates."""
+        fields = {k: v for k, v in asdict(self).items() if k not in self.NOT_IN_IDENTITY}
+        templates = {name: {fmt: asdict(t) for fmt, t in sorted(task.templates.items())} for name, task in tasks.items()}
+        generation = {name: asdict(task.generation) for name, task in tasks.items()}
+        return as_identity({"config": fields, "checkpoint": checkpoint_signature(self.model),
+                            "templates": templates, "generation": generation})
 
     def validate(self) -> None:
         if not self.tasks:
@@ -164,6 +179,10 @@ class Run:
             support_location = config.data_dirs.get(f"{name}:support", location)
             self.data[name] = (task.data.load(support_location, "support"), queries)
         self.output = prepare_output(config.output)
+        if self.processes.is_main:
+            claim_output(self.output, config.identity(self.tasks), config.force)
+        self.processes.barrier()
+        self.runtime: dict[str, Any] = {"resumed_outputs": 0, "computed_outputs": 0, "batch_size_backoffs": []}
         self.encoder: Any = None
         self.rices_parameters: dict[str, dict] = {}
         self.selectors: dict[tuple[str, int], Any] = {}
@@ -245,16 +264,17 @@ class Run:
         return draw_support(pool, support_size, seed)
 
     def _rank(self, adapter: ModelAdapter, task: TaskSpec, template, prompts: Sequence, queries: Sequence[Example],
-              indices: Sequence[int], bar: Any) -> dict[int, dict[str, float]]:
+              indices: Sequence[int], record: Callable[[list[int], list[Any]], None]) -> None:
         """Each query's choices scored by the log-likelihood of their answer text after the prompt."""
         use_mean = (self.config.normalization or task.score_normalization) == "mean"
-        predictions = {}
-        for index in indices:
-            choices = list(dict.fromkeys(queries[index].meta["choices"]))
-            scored = adapter.score_continuations(prompts[index], [render_continuation(template, c) for c in choices])
-            predictions[index] = {c: (s.mean if use_mean else s.total) for c, s in zip(choices, scored)}
-            bar.update(1)
-        return predictions
+        for start in range(0, len(indices), self.config.batch_size):
+            chunk = indices[start:start + self.config.batch_size]
+            scores = []
+            for index in chunk:
+                choices = list(dict.fromkeys(queries[index].meta["choices"]))
+                scored = adapter.score_continuations(prompts[index], [render_continuation(template, c) for c in choices])
+                scores.append({c: (s.mean if use_mean else s.total) for c, s in zip(choices, scored)})
+            record(list(chunk), scores)
 
     def _workers(self) -> int:
         if self.config.workers is not None:
@@ -262,32 +282,40 @@ class Run:
         return min(4, max(1, (os.cpu_count() or 2) // 4)) if self.config.device != "cpu" and _has_gpu() else 0
 
     def _infer(self, adapter: ModelAdapter, task: TaskSpec, template, settings: GenerationSettings,
-               prompts: Sequence, queries: Sequence[Example], label: str) -> tuple[list[Any], BatchingReport | None]:
-        """Raw outputs for every query (generations, or choice scores when ranking): this process's
-        share computed here, the others' gathered from their processes."""
-        mine = self.processes.shard(length_order(prompts))
-        bar = tqdm(total=len(mine), desc=label, unit="q", disable=not self.config.progress)
+               prompts: Sequence, queries: Sequence[Example], setting: str) -> list[Any]:
+        """Raw outputs for every query (generations, or choice scores when ranking): those in the run
+        folder's journal reused, this process's share of the rest computed (and journaled batch by
+        batch), the other processes' shares gathered."""
+        journal = Journal(self.output, setting, self.processes.rank)
+        done = journal.completed(queries)
+        self.processes.barrier()  # every process has read the journals before any appends to them
+        mine = self.processes.shard([i for i in length_order(prompts) if i not in done])
+        bar = tqdm(total=len(mine), desc=setting, unit="q", disable=not self.config.progress)
         outputs: dict[int, Any] = {}
-        report = None
-        if task.mode == "rank":
-            outputs = self._rank(adapter, task, template, prompts, queries, mine, bar)
-        else:
-            def record_batch(indices: list[int], texts: list[str]) -> None:
-                outputs.update(zip(indices, texts))
-                bar.update(len(indices))
 
+        def record(indices: list[int], results: list[Any]) -> None:
+            journal.append((i, queries[i], result) for i, result in zip(indices, results))
+            outputs.update(zip(indices, results))
+            bar.update(len(indices))
+
+        if task.mode == "rank":
+            self._rank(adapter, task, template, prompts, queries, mine, record)
+        else:
             report = generate_all(adapter, prompts, self.config.batch_size, settings, template.stop_strings,
-                                  record_batch, workers=self._workers(), indices=mine)
+                                  record, workers=self._workers(), indices=mine)
+            self.runtime["batch_size_backoffs"] += [{"setting": setting, **b} for b in report.backoffs]
         bar.close()
-        gathered = self.processes.gather(outputs)
-        return [gathered[index] for index in range(len(prompts))], report
+        self.runtime["resumed_outputs"] += len(done) if self.processes.is_main else 0
+        self.runtime["computed_outputs"] += len(mine)
+        gathered = {**done, **self.processes.gather(outputs)}
+        return [gathered[index] for index in range(len(prompts))]
 
     def _evaluate_setting(self, adapter: ModelAdapter, samples: SampleLog | None, task: TaskSpec, template,
                           settings: GenerationSettings,
                           queries: Sequence[Example], demos: Sequence[list[Demo]], shots: int, seed: int) -> dict:
         prompts = [build_prompt(template, query_demos, query) for query, query_demos in zip(queries, demos)]
-        generations, report = self._infer(adapter, task, template, settings, prompts, queries,
-                                          f"{task.name} {shots}-shot seed {seed}")
+        generations = self._infer(adapter, task, template, settings, prompts, queries,
+                                  f"{task.name}_{shots}shot_seed{seed}")
         if task.mode == "rank":
             predictions = generations
         else:
@@ -303,8 +331,6 @@ class Run:
             scores = [None] * len(queries)
             aggregate = {"score": None, "count": len(queries), "unscored": "the split has no answers",
                          "predictions_file": exported}
-        if report and report.backoffs:
-            aggregate["batch_size_backoffs"] = report.backoffs
         samples.append({
             "task": task.name, "shots": shots, "seed": seed, "id": query.id,
             "demo_ids": [demo.example.id for demo in query_demos], "prompt": prompt_text(prompt),
@@ -323,14 +349,18 @@ class Run:
         return name
 
     def execute(self, adapter: ModelAdapter, label: str | None = None) -> dict[str, Any]:
+        """Evaluate every task; results.json depends only on the command and the data (a resumed run
+        writes the same bytes as an uninterrupted one); timings and cache counts go to runtime.json."""
         started = time.time()
         main = self.processes.is_main
         samples = SampleLog(self.output / "samples.jsonl") if main else None
+        description = adapter.describe()
+        description.pop("vision_cache", None)
         results: dict[str, Any] = {
             "evalkit_version": __version__,
             "config": {**asdict(self.config), "output": str(self.config.output)},
             "label": label,
-            "model": adapter.describe(),
+            "model": description,
             "inference": {"batch_size": self.config.batch_size, "workers": self._workers(),
                           "processes": self.processes.world_size},
             "environment": describe_environment(),
@@ -340,11 +370,14 @@ class Run:
             results["tasks"][name] = self.evaluate_task(task, adapter, samples)
             if main:
                 write_json(self.output / "results.json", results)
-        results["elapsed_seconds"] = round(time.time() - started, 2)
-        results["model"] = adapter.describe()  # with the vision cache's final counts
+        if self.runtime["batch_size_backoffs"]:
+            results["inference"]["batch_size_backoffs"] = self.runtime["batch_size_backoffs"]
         if main:
             write_json(self.output / "results.json", results)
             write_atomic(self.output / "table.md", results_table([results]) + "\n" + breakdown_table(results))
+            write_json(self.output / "runtime.json", {
+                **self.runtime, "elapsed_seconds": round(time.time() - started, 2),
+                "vision_cache": adapter.describe().get("vision_cache")})
         return results
 
 

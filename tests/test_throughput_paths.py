@@ -133,7 +133,8 @@ def test_batch_size_workers_and_cache_do_not_change_predictions(vqav2_dir, tmp_p
     assert [s["generation"] for s in fast] == [s["generation"] for s in reference]
     assert fast == reference
     results = json.loads((tmp_path / "b8" / "results.json").read_text())
-    assert results["inference"]["workers"] == 2 and results["model"]["vision_cache"]["hits"] > 0
+    runtime = json.loads((tmp_path / "b8" / "runtime.json").read_text())
+    assert results["inference"]["workers"] == 2 and runtime["vision_cache"]["hits"] > 0
     assert results["model"]["attention"] == "sdpa"
 
 

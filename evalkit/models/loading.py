@@ -63,3 +63,21 @@ def attention_option(attention: str) -> dict[str, str]:
         raise EvalkitError(f"unknown attention {attention!r} (known: {', '.join(ATTENTION_CHOICES)})",
                            field="--attention")
     return {} if attention == "auto" else {"attn_implementation": attention}
+
+
+def checkpoint_signature(model: str) -> list[list[Any]] | None:
+    """What identifies a local checkpoint's contents cheaply: each file's name and size, with a
+    hash for small files (configs, tokenizer) and the modification time for large ones (weights), so
+    a checkpoint rebuilt in the same folder is not mistaken for the old one. None for a hub id."""
+    import hashlib
+
+    folder = Path(model)
+    if not folder.is_dir():
+        return None
+    signature: list[list[Any]] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        stat = path.stat()
+        mark = (hashlib.sha256(path.read_bytes()).hexdigest()[:16] if stat.st_size < 2**20
+                else stat.st_mtime_ns)
+        signature.append([str(path.relative_to(folder)), stat.st_size, mark])
+    return signature
