@@ -46,6 +46,12 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="memory for reused image features (0: re-encode every image, as reference harnesses)")
 
 
+def _add_skip_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--skip-unpaired", action="store_true",
+                        help="leave out questions without annotations (and the reverse) instead of stopping; "
+                             "they are counted and listed in results.json")
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tasks", type=name_list, required=True, help="e.g. vqav2 (comma-separated)")
     parser.add_argument("--shots", type=int_list, default=[0], help="e.g. 0,4,8")
@@ -81,6 +87,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-beams", type=int, default=None, help="1 = greedy (default); >1 = beam search")
     parser.add_argument("--force", action="store_true",
                         help="discard predictions in --output that came from another configuration")
+    _add_skip_option(parser)
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -102,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--subset", action="store_true", help="score only the questions predicted")
     score.add_argument("--metric-variant", default=None, help="a named metric variant, e.g. openflamingo")
     score.add_argument("--output", type=Path, default=None, help="also write results.json and table.md here")
+    _add_skip_option(score)
     build = commands.add_parser("build-model", help="build the offline random-weight tiny IDEFICS")
     build.add_argument("--output", type=Path, required=True)
     build.add_argument("--seed", type=int, default=0)

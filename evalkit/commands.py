@@ -34,6 +34,7 @@ def run_config(args: argparse.Namespace):
         num_beams=args.num_beams, dtype=args.dtype, device=args.device, revision=args.revision,
         trust_remote_code=args.trust_remote_code, attention=args.attention, device_map=args.device_map,
         vision_cache_mb=args.vision_cache_mb, workers=args.workers, force=args.force,
+        skip_unpaired=args.skip_unpaired,
         progress=not args.no_progress,
     )
 
@@ -78,15 +79,18 @@ def cmd_score(args: argparse.Namespace) -> int:
     from evalkit.report.table import breakdown_table, results_table
     from evalkit.scoring import match_predictions, read_predictions_file, score_predictions
 
+    from evalkit.data.skips import Skips
+
     task = get_task(args.task)
     metric = task.metric_for(args.metric_variant)
+    skips = Skips(args.skip_unpaired)
     predictions = read_predictions_file(args.predictions, task)
     if args.references is not None:
         from evalkit.data.captions import read_coco_references
 
         examples = read_coco_references(args.references)
     else:
-        examples = task.data.load(args.data_dir, "query", split=args.split)
+        examples = task.data.load(args.data_dir, "query", split=args.split, skips=skips)
     kept, answers = match_predictions(predictions, examples, args.predictions, task.prediction_keys[0], args.subset)
     scored = score_predictions(metric, kept, answers)
     results = {
@@ -97,7 +101,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         "environment": describe_environment(),
         "tasks": {task.name: {
             "metric": metric.name, "metric_variant": metric.variant,
-            "num_queries": len(kept), "num_questions_in_split": len(examples),
+            "num_queries": len(kept), "num_questions_in_split": len(examples), "skipped": skips.entries,
             "shots": {"0": {"mean": scored.aggregate["score"], "std": 0.0, "num_seeds": 1,
                             "per_seed": {"-": scored.aggregate}}},
         }},

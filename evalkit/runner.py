@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -16,6 +17,7 @@ from tqdm.auto import tqdm
 
 from evalkit import __version__
 from evalkit.batching import generate_all, length_order
+from evalkit.data.skips import Skips
 from evalkit.data.source import task_folder
 from evalkit.distributed import Processes
 from evalkit.environment import describe_environment
@@ -69,6 +71,7 @@ class RunConfig:
     vision_cache_mb: float = 2048
     workers: int | None = None  # DataLoader workers preparing inputs; None: 4 with a GPU, 0 without
     force: bool = False  # discard predictions in the output folder that came from another configuration
+    skip_unpaired: bool = False  # leave out questions without annotations (listed in results.json)
     progress: bool = True
 
     # Settings that change no prediction (float32): a rerun with other values still continues the run.
@@ -129,6 +132,22 @@ def demos_for(selector: RandomShots, query: Example, shots: int, zero_shot: str,
     return [Demo(example, task.demo_answer(example)) for example in selector.select(query, shots)]
 
 
+def check_support(task: TaskSpec, pool: Sequence[Example], location: str, config: RunConfig) -> None:
+    """Refuse, before any model is loaded, a support set too small for the demos asked for."""
+    if not pool:
+        raise EvalkitError(f"the support split of {task.name} has no examples", path=location)
+    per_class = config.support_per_class or task.support_per_class
+    if per_class:
+        sizes = Counter(example.references[0] for example in pool)
+        size = sum(min(per_class, count) for count in sizes.values())
+    else:
+        size = min(config.support_size or task.support_size, len(pool))
+    needed = max(k or (FLAMINGO_TEXT_DEMOS if config.zero_shot == "flamingo" else 0) for k in config.shots)
+    if needed > size:
+        raise EvalkitError(f"{needed} demos asked for (--shots {','.join(map(str, config.shots))}) but the "
+                           f"support set of {task.name} holds only {size} examples", path=location)
+
+
 def _generation_settings(task: TaskSpec, config: RunConfig) -> GenerationSettings:
     settings = task.generation
     return GenerationSettings(
@@ -173,11 +192,13 @@ class Run:
         self.tasks = {name: overrides.get(name) or get_task(name) for name in config.tasks}
         self.metrics = {name: task.metric_for(config.metric_variant) for name, task in self.tasks.items()}
         self.data: dict[str, tuple[list[Example], list[Example]]] = {}
+        self.skips = {name: Skips(config.skip_unpaired) for name in self.tasks}
         for name, task in self.tasks.items():
             location = config.data_location(name)
-            queries = task.data.load(location, "query", split=config.query_split)[: config.limit]
+            queries = task.data.load(location, "query", split=config.query_split, skips=self.skips[name])[: config.limit]
             support_location = config.data_dirs.get(f"{name}:support", location)
-            self.data[name] = (task.data.load(support_location, "support"), queries)
+            self.data[name] = (task.data.load(support_location, "support", skips=self.skips[name]), queries)
+            check_support(task, self.data[name][0], support_location, config)
         self.output = prepare_output(config.output)
         if self.processes.is_main:
             claim_output(self.output, config.identity(self.tasks), config.force)
@@ -221,6 +242,7 @@ class Run:
             "support_size": len(self._selector(task, pool, queries, support_size, config.seeds[0]).support),
             "query_split": config.query_split or "default",
             "num_queries": len(queries),
+            "skipped": self.skips[task.name].entries,
             "shots": shots_results,
         }
 

@@ -48,13 +48,15 @@ class GenerationSettings:
 
 
 class DataSource(Protocol):
-    """Reads a benchmark's examples for a role ("support" or "query") from files or a HF dataset."""
+    """Reads a benchmark's examples for a role ("support" or "query") from files or a HF dataset.
+    `skips` (evalkit.data.skips.Skips) decides whether records the user may leave out are left out."""
 
     def describe(self) -> str: ...
 
     def split_name(self, role: str, hf: bool) -> str: ...
 
-    def load(self, location: str | Path, role: str, split: str | None = None) -> list[Example]: ...
+    def load(self, location: str | Path, role: str, split: str | None = None,
+             skips: Any = None) -> list[Example]: ...
 
 
 class Metric(Protocol):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.data.files import find_file, read_json, require, require_list, safe_file_name
+from evalkit.data.skips import Skips
 from evalkit.data.source import FilesOrHF
 from evalkit.errors import EvalkitError
 from evalkit.types import Example, FileImage
@@ -40,7 +41,7 @@ class KarpathyFiles(FilesOrHF):
             return int(stem) if stem.isdigit() else stem
         return require(record, self.id_from, path, where)
 
-    def _from_files(self, root: Path, split: str) -> list[Example]:
+    def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         path = find_file(root, self.file)
         records = require_list(read_json(path), "images", path)
         examples, seen = [], set()
@@ -82,17 +83,18 @@ class NoCapsFiles(FilesOrHF):
         return ("file nocaps_val_4500_captions.json, images in validation/; support: COCO Karpathy train "
                 "(--data-dir nocaps:support=DIR, or a sibling coco/ folder)")
 
-    def load(self, location: str | Path, role: str, split: str | None = None) -> list[Example]:
+    def load(self, location: str | Path, role: str, split: str | None = None,
+             skips: Skips | None = None) -> list[Example]:
         if role != "support":
-            return super().load(location, role, split)
+            return super().load(location, role, split, skips)
         root = Path(location)
         for candidate in (root, root.parent / "coco"):
             if (candidate / self.support.file).is_file():
-                return self.support.load(candidate, "support", split)
+                return self.support.load(candidate, "support", split, skips)
         raise EvalkitError(f"NoCaps takes its shots from COCO Karpathy train: no {self.support.file} here or "
                            "in ../coco; pass --data-dir nocaps:support=COCO_DIR", path=root)
 
-    def _from_files(self, root: Path, split: str) -> list[Example]:
+    def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         path = find_file(root, self.file.format(split=split))
         document = read_json(path)
         captions: dict[Any, list[str]] = {}
@@ -139,7 +141,7 @@ class TextCapsFiles(FilesOrHF):
     def describe(self) -> str:
         return "file TextCaps_0.1_{split}.json, images train_images/{image_id}.jpg (support train, queries val)"
 
-    def _from_files(self, root: Path, split: str) -> list[Example]:
+    def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         path = find_file(root, self.file.format(split=split))
         captions: dict[str, list[str]] = {}
         for position, record in enumerate(require_list(read_json(path), "data", path)):

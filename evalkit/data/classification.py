@@ -5,7 +5,6 @@ Each example's `references[0]` is its class name and `meta["choices"]` the class
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -13,7 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from evalkit.data import hf
-from evalkit.data.files import find_file, read_json, require
+from evalkit.data.files import find_file, read_csv, read_json, read_jsonl, require
+from evalkit.data.skips import Skips
 from evalkit.data.source import FilesOrHF
 from evalkit.errors import EvalkitError
 from evalkit.types import Example, FileImage
@@ -40,25 +40,18 @@ class HatefulMemesFiles(FilesOrHF):
     def describe(self) -> str:
         return "files {train,dev_seen,test_seen}.jsonl with img/ (support train, queries dev_seen)"
 
-    def _from_files(self, root: Path, split: str) -> list[Example]:
+    def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         path = find_file(root, f"{split}.jsonl")
         examples = []
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise EvalkitError(f"malformed JSON on line {number}: {error.msg}", path=path) from None
-                where = f"line {number}"
-                label = require(record, "label", path, where)
-                if label not in (0, 1):
-                    raise EvalkitError(f"{where}: label must be 0 or 1", path=path, field="label")
-                image = FileImage(safe_relative_path(root, require(record, "img", path, where), path, "img"))
-                examples.append(Example(id=require(record, "id", path, where), image=image,
-                                        fields={"text": str(require(record, "text", path, where))},
-                                        references=[self.classes[label]], meta={"choices": self.classes}))
+        for number, record in read_jsonl(path):
+            where = f"line {number}"
+            label = require(record, "label", path, where)
+            if label not in (0, 1):
+                raise EvalkitError(f"{where}: label must be 0 or 1", path=path, field="label")
+            image = FileImage(safe_relative_path(root, require(record, "img", path, where), path, "img"))
+            examples.append(Example(id=require(record, "id", path, where), image=image,
+                                    fields={"text": str(require(record, "text", path, where))},
+                                    references=[self.classes[label]], meta={"choices": self.classes}))
         return examples
 
 
@@ -83,7 +76,7 @@ class ImageNetFolders(FilesOrHF):
         custom = root / "classnames.json"
         return list(read_json(custom)) if custom.is_file() else imagenet_class_names()
 
-    def _from_files(self, root: Path, split: str) -> list[Example]:
+    def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         folder = root / split
         if not folder.is_dir():
             raise EvalkitError(f"no {split}/ folder of class sub-folders", path=root)
@@ -138,22 +131,17 @@ class FairFaceFiles(FilesOrHF):
     def describe(self) -> str:
         return f"fairface_label_{{train,val}}.csv and image folders; class = {self.attribute}"
 
-    def _from_files(self, root: Path, split: str) -> list[Example]:
+    def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         path = find_file(root, f"fairface_label_{split}.csv")
         labels, phrase = FAIRFACE_ATTRIBUTES[self.attribute]
         choices = tuple(phrase(label) for label in labels)
         examples = []
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in ("file", "age", "gender", "race") if c not in (reader.fieldnames or [])]
-            if missing:
-                raise EvalkitError("missing column(s)", path=path, field=", ".join(missing))
-            for number, row in enumerate(reader, start=2):
-                if row[self.attribute] not in labels:
-                    raise EvalkitError(f"line {number}: unknown {self.attribute} {row[self.attribute]!r}",
-                                       path=path, field=self.attribute)
-                examples.append(Example(
-                    id=row["file"], image=FileImage(safe_relative_path(root, row["file"], path, "file")), fields={},
-                    references=[phrase(row[self.attribute])],
-                    meta={"choices": choices, "race": row["race"], "gender": row["gender"], "age": row["age"]}))
+        for number, row in read_csv(path, ("file", "age", "gender", "race")):
+            if row[self.attribute] not in labels:
+                raise EvalkitError(f"line {number}: unknown {self.attribute} {row[self.attribute]!r}",
+                                   path=path, field=self.attribute)
+            examples.append(Example(
+                id=row["file"], image=FileImage(safe_relative_path(root, row["file"], path, "file")), fields={},
+                references=[phrase(row[self.attribute])],
+                meta={"choices": choices, "race": row["race"], "gender": row["gender"], "age": row["age"]}))
         return examples

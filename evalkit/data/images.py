@@ -8,7 +8,8 @@ from PIL import Image, UnidentifiedImageError
 
 from evalkit.errors import EvalkitError
 
-# Large benchmark images are fine, decompression bombs are not.
+# Large benchmark images are fine, decompression bombs are not: Pillow refuses images of more than
+# twice this many pixels (and warns above it).
 Image.MAX_IMAGE_PIXELS = 200_000_000
 
 
@@ -21,8 +22,9 @@ def to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        return image.point(lambda value: value / 256).convert("L").convert("RGB")
+    if image.mode.startswith("I;16") or image.mode == "I":
+        # 16-bit grey (any byte order): the top 8 bits. `point` needs mode I, not the I;16 variants.
+        return image.convert("I").point(lambda value: value / 256).convert("L").convert("RGB")
     return image.convert("RGB")
 
 
@@ -33,5 +35,7 @@ def open_rgb(path: Path) -> Image.Image:
         with Image.open(path) as image:
             image.load()
             return to_rgb(image)
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+    except Image.DecompressionBombError as error:  # "Image size (N pixels) exceeds limit of M pixels..."
+        raise EvalkitError(f"image too large: {error}", path=path) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise EvalkitError(f"cannot decode image ({error})", path=path) from None

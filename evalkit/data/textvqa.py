@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalkit.data import hf
+from evalkit.data.skips import Skips
 from evalkit.data.source import FilesOrHF
 from evalkit.data.files import find_file, read_json, require, require_list, safe_file_name
 from evalkit.errors import EvalkitError
@@ -46,7 +47,7 @@ class TextVQAFiles(FilesOrHF):
         records = require_list(read_json(path), "data", path)
         return {str(require(r, "image_id", path, f"record {i}")): r.get("ocr_tokens", []) for i, r in enumerate(records)}
 
-    def _from_files(self, root: Path, split: str) -> list[Example]:
+    def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         path = find_file(root, self.annotations.format(split=split))
         records = require_list(read_json(path), "data", path)
         ocr = self._ocr_tokens(root, split)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalkit.data import hf
+from evalkit.data.skips import Skips
 from evalkit.data.source import FilesOrHF
 from evalkit.data.files import find_file, read_json, require, safe_file_name
 from evalkit.data.vqa import answer_fields
@@ -37,7 +38,7 @@ class VizWizFiles(FilesOrHF):
 
 
 
-    def _from_files(self, root: Path, split: str) -> list[Example]:
+    def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         path = find_file(root, self.annotations.format(split=split), ("Annotations", "annotations"))
         records = read_json(path)
         if not isinstance(records, list):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.data import hf
+from evalkit.data.skips import Skips
 from evalkit.data.source import FilesOrHF
 from evalkit.data.files import find_file, read_json, require, require_list
 from evalkit.errors import EvalkitError
@@ -38,7 +39,7 @@ class VQAFiles(FilesOrHF):
     def _from_hf(self, location: str | Path, split: str) -> list[Example]:
         return vqa_examples_from_hf(location, split)
 
-    def _from_files(self, root: Path, split: str) -> list[Example]:
+    def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         questions_path = find_file(root, self.questions.format(split=split), _ANNOTATION_FOLDERS)
         questions = _index_by_question_id(
             require_list(read_json(questions_path), "questions", questions_path), questions_path
@@ -50,7 +51,7 @@ class VQAFiles(FilesOrHF):
             annotations = _index_by_question_id(
                 require_list(read_json(annotations_path), "annotations", annotations_path), annotations_path
             )
-            _check_pairing(questions, annotations, questions_path, annotations_path)
+            _check_pairing(questions, annotations, questions_path, annotations_path, skips)
         image_split = self.test_splits.get(split, split)
         image_dir = _image_dir(root, image_split)
         examples = []
@@ -60,6 +61,9 @@ class VQAFiles(FilesOrHF):
             where = f"question {question_id}"
             image_id = require(question, "image_id", questions_path, where)
             answers = require(annotation, "answers", annotations_path, where) if annotations else None
+            if isinstance(image_id, bool) or not str(image_id).isdigit():
+                raise EvalkitError(f"{where}: image_id {image_id!r} is not a number", path=questions_path,
+                                   field="image_id")
             image = FileImage(image_dir / self.image.format(split=image_split, image_id=int(image_id)))
             examples.append(
                 _example(question_id, image, require(question, "question", questions_path, where),
@@ -78,16 +82,20 @@ def _index_by_question_id(records: list[Any], path: Path) -> dict[int, dict]:
     return indexed
 
 
-def _check_pairing(questions: dict, annotations: dict, questions_path: Path, annotations_path: Path) -> None:
-    """Every question has an annotation and the reverse; the error names the file lacking entries."""
+def _check_pairing(questions: dict, annotations: dict, questions_path: Path, annotations_path: Path,
+                   skips: Skips) -> None:
+    """Every question has an annotation and the reverse; the error names the file lacking entries.
+    With --skip-unpaired the unmatched entries are dropped (in place) and listed instead."""
     for have, lack, lacking_path, field_name, what in (
         (questions, annotations, annotations_path, "annotations", "question(s) have no annotation"),
         (annotations, questions, questions_path, "questions", "annotation(s) have no question"),
     ):
         unmatched = sorted(set(have) - set(lack))
         if unmatched:
-            raise EvalkitError(f"{len(unmatched)} {what}, e.g. question_id {unmatched[0]}",
-                               path=lacking_path, field=field_name)
+            skips.skip(EvalkitError(f"{len(unmatched)} {what}, e.g. question_id {unmatched[0]}",
+                                    path=lacking_path, field=field_name), unmatched)
+            for question_id in unmatched:
+                del have[question_id]
 
 
 def _image_dir(root: Path, split: str) -> Path:

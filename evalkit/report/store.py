@@ -12,6 +12,8 @@ from evalkit.errors import EvalkitError
 
 
 def prepare_output(folder: Path) -> Path:
+    if folder.exists() and not folder.is_dir():
+        raise EvalkitError("the output folder is a file", path=folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".evalkit-write-test"
@@ -23,16 +25,19 @@ def prepare_output(folder: Path) -> Path:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename over it: never a half-written file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write to a temporary file beside `path`, then rename over it: never a half-written file, and
+    a failed write (a full disk) leaves the previous version in place."""
+    temporary = None
     try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
     except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
         raise EvalkitError(f"cannot write ({error.strerror})", path=path) from None
 
 

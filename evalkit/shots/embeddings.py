@@ -94,8 +94,11 @@ class EmbeddingCache:
         key = self.key(encoder, sources)
         path = self.folder / f"{key}.npy"
         if path.is_file():
-            vectors = np.load(path, allow_pickle=False)
-            if vectors.shape[0] == len(sources):
+            try:
+                vectors = np.load(path, allow_pickle=False)
+            except (OSError, ValueError):  # cut short by a crash, or not a plain array: compute it again
+                vectors = None
+            if vectors is not None and vectors.ndim == 2 and vectors.shape[0] == len(sources):
                 return vectors
         vectors = encoder.encode(sources, f"embedding {label}")
         try:
