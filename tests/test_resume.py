@@ -4,7 +4,6 @@ run; a changed command refuses to mix with the old predictions."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
