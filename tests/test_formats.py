@@ -92,3 +92,12 @@ def test_models_command_lists_both_adapters(capsys):
     assert printed.startswith("idefics: ") and "\nimage-text: " in printed
     assert printed.count("generation: yes, scoring: yes, max images per prompt:") == 2
     assert "chat-template" in printed and "openflamingo" in printed
+
+
+def test_build_model_offers_every_offline_family(capsys):
+    from evalkit.models.offline_families import FAMILY_BUILDERS
+
+    with pytest.raises(SystemExit):
+        main(["build-model", "--family", "none", "--output", "x"])
+    choices = capsys.readouterr().err.split("choose from", 1)[1]
+    assert all(f"'{family}'" in choices for family in ["idefics", *FAMILY_BUILDERS])
