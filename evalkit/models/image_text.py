@@ -179,13 +179,12 @@ class ImageTextAdapter:
             first = torch.log_softmax(encoded.logits[0, -1].float(), dim=-1)
             for start in range(0, len(candidates), chunk_size):
                 chunk = candidates[start:start + chunk_size]
-                ids, real = padded_chunk(chunk, self.tokenizer.pad_token_id or 0, self.device)
-                output = self.model(
-                    input_ids=ids,
-                    attention_mask=torch.cat([inputs["attention_mask"].expand(len(chunk), -1), real], dim=1),
-                    past_key_values=repeated_cache(encoded.past_key_values, len(chunk)),
-                    use_cache=True,
-                )
+                ids, _ = padded_chunk(chunk, self.tokenizer.pad_token_id or 0, self.device)
+                # No attention mask: the one prompt has no padding and each candidate's padding comes
+                # after it, so causal attention already hides it; positions then follow the cache
+                # length (plus Qwen2-VL's stored M-RoPE offset), as during generation.
+                output = self.model(input_ids=ids, past_key_values=repeated_cache(encoded.past_key_values, len(chunk)),
+                                    use_cache=True)
                 scores.extend(chunk_scores(first, torch.log_softmax(output.logits.float(), dim=-1), chunk))
         return scores
 
