@@ -8,8 +8,11 @@ import json
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
+from evalkit.prompts.formats import IDEFICS_FORMATS
 from evalkit.registry import all_tasks
+from evalkit.taskspec import TURN_MARKERS
 from evalkit import synthetic
 from evalkit.synthetic import captions as synthetic_captions
 from evalkit.synthetic import classification as synthetic_classification
@@ -24,16 +27,37 @@ RANDOM_MODEL = "models/idefics-tiny-random"
 STAMP = "evalkit_fingerprint.txt"
 
 
-def tokenizer_corpus() -> list[str]:
-    """Every task's template text plus the synthetic questions and answers, repeated for BPE merges."""
+def _template_texts(formats: Callable[[str], bool]) -> list[str]:
+    """The prefix and example text (placeholder braces removed) of every task's templates whose format
+    name passes `formats`, in the tasks' and templates' order."""
     texts = []
     for task in all_tasks().values():
-        for template in task.templates.values():
-            texts.append(template.prefix)
-            texts.append(template.example.replace("{", "").replace("}", ""))
+        for name, template in task.templates.items():
+            if formats(name):
+                texts.append(template.prefix)
+                texts.append(template.example.replace("{", "").replace("}", ""))
+    return texts
+
+
+def _is_idefics_format(name: str) -> bool:
+    return name.removesuffix("-ocr") in IDEFICS_FORMATS
+
+
+def tokenizer_corpus() -> list[str]:
+    """Every task's IDEFICS template text plus the synthetic questions and answers, repeated for BPE
+    merges (the embedded model's tokenizer is trained on exactly this: other formats stay out)."""
     sentences = (corpus_sentences() + vqa_family.corpus_sentences() + synthetic_captions.corpus_sentences()
                  + synthetic_classification.corpus_sentences())
-    return (texts + sentences) * 4
+    return (_template_texts(_is_idefics_format) + sentences) * 4
+
+
+def all_formats_corpus() -> list[str]:
+    """`tokenizer_corpus()` plus the text of the other prompt formats (OpenFlamingo, chat turns), the
+    chat turn markers removed: the corpus of the offline models of other families."""
+    others = _template_texts(lambda name: not _is_idefics_format(name))
+    for marker in TURN_MARKERS:
+        others = [text.replace(marker, " ") for text in others]
+    return tokenizer_corpus() + others * 4
 
 
 def _fingerprint(*parts: object) -> str:

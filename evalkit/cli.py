@@ -66,7 +66,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="query split instead of the task's default, e.g. test-dev2015 (VQAv2) or test "
                              "(VizWiz): writes the EvalAI upload file")
     parser.add_argument("--output", type=Path, default=None, help="run folder (default runs/<model>-<time>)")
-    parser.add_argument("--prompt-format", default="auto", help="auto, idefics or idefics-instruct")
+    parser.add_argument("--prompt-format", default="auto",
+                        help="auto (the adapter's default), idefics, idefics-instruct, openflamingo or chat-template")
     parser.add_argument("--metric-variant", default=None,
                         help="a named metric variant, e.g. openflamingo (see `evalkit tasks`)")
     parser.add_argument("--zero-shot", default="flamingo", choices=["flamingo", "none"],
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(run)
     _add_run_options(run)
     commands.add_parser("tasks", help="list the tasks, their metric and data sources")
+    commands.add_parser("models", help="list the model adapters and what each supports")
     score = commands.add_parser("score", help="score an official-format predictions file")
     score.add_argument("--task", required=True)
     score.add_argument("--predictions", type=Path, required=True)
@@ -110,8 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--metric-variant", default=None, help="a named metric variant, e.g. openflamingo")
     score.add_argument("--output", type=Path, default=None, help="also write results.json and table.md here")
     _add_skip_option(score)
-    build = commands.add_parser("build-model", help="build the offline random-weight tiny IDEFICS")
+    build = commands.add_parser("build-model", help="build an offline random-weight tiny model (IDEFICS or another family)")
     build.add_argument("--output", type=Path, required=True)
+    build.add_argument("--family", choices=["idefics", "idefics3", "llava"], default="idefics",
+                       help="architecture: idefics (v1), idefics3 (SmolVLM) or llava (LLaVA-1.5)")
     build.add_argument("--seed", type=int, default=0)
     clip = commands.add_parser("build-clip", help="build the offline random-weight tiny CLIP image encoder")
     clip.add_argument("--output", type=Path, required=True)

@@ -10,12 +10,11 @@ from evalkit.errors import EvalkitError
 
 
 def _load_adapter(config, device: str):
-    from evalkit.models.idefics import IdeficsAdapter
+    from evalkit.models.select import load_adapter
 
-    return IdeficsAdapter.from_pretrained(
-        config.model, dtype=config.dtype, device=device, revision=config.revision,
-        trust_remote_code=config.trust_remote_code, attention=config.attention, device_map=config.device_map,
-        vision_cache_mb=config.vision_cache_mb)
+    return load_adapter(config.model, dtype=config.dtype, device=device, revision=config.revision,
+                        trust_remote_code=config.trust_remote_code, attention=config.attention,
+                        device_map=config.device_map, vision_cache_mb=config.vision_cache_mb)
 
 
 def run_config(args: argparse.Namespace):
@@ -119,11 +118,29 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_build_model(args: argparse.Namespace) -> int:
-    from evalkit.assets import tokenizer_corpus
+    from evalkit.assets import all_formats_corpus, tokenizer_corpus
     from evalkit.models.offline import build_tiny_idefics
+    from evalkit.models.offline_families import build_tiny_family
 
-    folder = build_tiny_idefics(args.output, tokenizer_corpus(), seed=args.seed)
-    print(f"offline IDEFICS written to {folder}")
+    if args.family == "idefics":
+        folder = build_tiny_idefics(args.output, tokenizer_corpus(), seed=args.seed)
+    else:
+        folder = build_tiny_family(args.family, args.output, all_formats_corpus(), seed=args.seed)
+    print(f"offline {args.family} model written to {folder}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from evalkit.models.select import ADAPTERS
+
+    for info in ADAPTERS:
+        caps = info.capabilities
+        serves = ", ".join(info.model_types) or "any model_type AutoModelForImageTextToText loads"
+        print(f"{info.name}: {info.description}")
+        print(f"    model_type: {serves}")
+        print(f"    generation: {'yes' if caps.generation else 'no'}, scoring: {'yes' if caps.scoring else 'no'}, "
+              f"max images per prompt: {caps.max_images or 'no fixed limit (context length)'}")
+        print(f"    prompt formats: {info.prompt_formats}")
     return 0
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from evalkit.metrics.captioning import CaptionMetric
-from evalkit.postprocess import caption_answer
-from evalkit.prompts.formats import caption_templates
 from typing import Any
 
+from evalkit.metrics.captioning import CaptionMetric
+from evalkit.postprocess import caption_answer
+from evalkit.prompts.formats import CHAT, OPENFLAMINGO, caption_templates, chat_template, openflamingo_template
 from evalkit.taskspec import DataSource, GenerationSettings, Metric, PromptTemplate, TaskSpec, random_reference
 
 
@@ -42,16 +42,23 @@ def ranking_task(name: str, description: str, data: DataSource, templates: dict[
     )
 
 
-def base_and_instruct(example: str, instruct_user: str, instruct_answer: str, prefix: str = "") -> dict[str, PromptTemplate]:
-    """An IDEFICS base template and its instruct counterpart (one user turn, one assistant turn)."""
-    return {
+def base_and_instruct(example: str, instruct_user: str, instruct_answer: str, prefix: str = "",
+                      openflamingo: str | None = None) -> dict[str, PromptTemplate]:
+    """An IDEFICS base template, its instruct counterpart (one user turn, one assistant turn), the same
+    turns for the model's chat template, and OpenFlamingo's `<image>...<|endofchunk|>` form when given
+    (the text after `<image>`, with `{answer}`)."""
+    templates = {
         "idefics": PromptTemplate(prefix=prefix, example=example, image_block="Image:<image>",
                                   stop_strings=("\n",)),
         "idefics-instruct": PromptTemplate(
             prefix=prefix,
             example=f"User:<image>{instruct_user}<end_of_utterance>\nAssistant: {instruct_answer}<end_of_utterance>\n",
             stop_strings=("<end_of_utterance>",)),
+        CHAT: chat_template(instruct_user, instruct_answer, prefix=prefix),
     }
+    if openflamingo is not None:
+        templates[OPENFLAMINGO] = openflamingo_template(openflamingo)
+    return templates
 
 
 def fairface_task(attribute: str, templates: dict[str, PromptTemplate]) -> TaskSpec:

@@ -14,6 +14,12 @@ from typing import Any, Callable, Protocol, Sequence
 from evalkit.types import Example
 
 IMAGE = "<image>"
+# Turn markers of the "chat-template" prompt format: an adapter replaces them with its model's own
+# chat template (a user turn, an assistant turn, the end of either).
+USER_TURN = "<|evalkit:user|>"
+ASSISTANT_TURN = "<|evalkit:assistant|>"
+END_OF_TURN = "<|evalkit:end|>"
+TURN_MARKERS = (USER_TURN, ASSISTANT_TURN, END_OF_TURN)
 
 
 @dataclass(frozen=True)

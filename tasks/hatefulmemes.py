@@ -10,6 +10,7 @@ TASK = ranking_task(
     "hatefulmemes",
     "Hateful Memes, ROC-AUC of P(yes) = softmax of the yes/no log-likelihoods, plus accuracy",
     HatefulMemesFiles(),
-    base_and_instruct(f"Image:<image>{QUESTION} Answer: {{answer}}\n", QUESTION, "{answer}"),
+    base_and_instruct(f"Image:<image>{QUESTION} Answer: {{answer}}\n", QUESTION, "{answer}",
+                      openflamingo="is an image with: '{text}' written on it. Is it hateful? Answer:{answer}"),
     RocAuc(),
 )

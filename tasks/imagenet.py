@@ -10,7 +10,7 @@ TASK = ranking_task(
     "ImageNet-1k classification by class-name log-likelihood, top-1 and top-5 accuracy",
     ImageNetFolders(),
     base_and_instruct("Image:<image>Category: a photo of a {answer}.\n", "What is in this photo?",
-                      "a photo of a {answer}."),
+                      "a photo of a {answer}.", openflamingo="Output:{answer}"),
     Accuracy(),
     support_per_class=1,
 )

@@ -24,3 +24,23 @@ def vqav2_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data") / "vqav2"
     write_vqav2(root, seed=0, scale=0.1)
     return root
+
+
+def _build_family(tmp_path_factory, family: str) -> Path:
+    from evalkit.cli import main
+
+    folder = tmp_path_factory.mktemp("models") / family
+    assert main(["build-model", "--family", family, "--output", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="session")
+def idefics3_model(tmp_path_factory) -> Path:
+    """A random-weight Idefics3 (SmolVLM architecture), built with `evalkit build-model --family idefics3`."""
+    return _build_family(tmp_path_factory, "idefics3")
+
+
+@pytest.fixture(scope="session")
+def llava_model(tmp_path_factory) -> Path:
+    """A random-weight LLaVA-1.5 architecture, built with `evalkit build-model --family llava`."""
+    return _build_family(tmp_path_factory, "llava")

@@ -10,6 +10,8 @@ import torch
 from evalkit.errors import EvalkitError
 from evalkit.models.base import Capabilities, ContinuationScore
 from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch
+from evalkit.models.chat import has_turns
+from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, repeated_cache, sequence_score
 from evalkit.models.loading import (
     attention_option,
     check_checkpoint_location,
@@ -106,6 +108,9 @@ class IdeficsAdapter:
 
     def prepare(self, prompts: Sequence[Prompt], skip: Collection[str] = ()) -> PreparedBatch:
         """CPU-side inputs (safe in a DataLoader worker): pixels only for images not in `skip`."""
+        if any(has_turns(prompt) for prompt in prompts):
+            raise EvalkitError("IDEFICS has no chat template: use --prompt-format idefics-instruct instead of "
+                               "chat-template", path=self.name)
         return self.inputs.prepare(prompts, skip)
 
     def cached_image_keys(self) -> set[str] | None:
@@ -190,18 +195,8 @@ class IdeficsAdapter:
         return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
     def continuation_ids(self, prompt: Prompt, continuations: Sequence[str]) -> list[list[int]]:
-        """Each continuation's tokens as they follow the prompt: the tokens of (last prompt text +
-        continuation) after those of the last prompt text, so word boundaries tokenise as in the full
-        sequence."""
         tail = prompt[-1].strip(" ") if prompt and isinstance(prompt[-1], str) else ""
-        head = self.tokenizer(tail, add_special_tokens=False)["input_ids"]
-        fulls = self.tokenizer([tail + c for c in continuations], add_special_tokens=False)["input_ids"]
-        ids = []
-        for continuation, full in zip(continuations, fulls):
-            if full[: len(head)] != head or len(full) == len(head):
-                raise EvalkitError(f"continuation {continuation!r} does not tokenise after the prompt")
-            ids.append(full[len(head):])
-        return ids
+        return continuation_ids(self.tokenizer, tail, continuations)
 
     def score_continuations(self, prompt: Prompt, continuations: Sequence[str],
                             chunk_size: int = 256) -> list[ContinuationScore]:
@@ -220,17 +215,10 @@ class IdeficsAdapter:
 
     def _score_chunk(self, encoded: Any, inputs: dict, first: torch.Tensor,
                      chunk: list[list[int]]) -> list[ContinuationScore]:
-        from transformers import DynamicCache
-
         size, length = len(chunk), max(len(tokens) for tokens in chunk)
         prompt_length = inputs["input_ids"].shape[1]
-        ids = torch.full((size, length), self.tokenizer.pad_token_id, dtype=torch.long, device=self.device)
-        real = torch.zeros((size, length), dtype=torch.long, device=self.device)
-        for row, tokens in enumerate(chunk):
-            ids[row, : len(tokens)] = torch.tensor(tokens, device=self.device)
-            real[row, : len(tokens)] = 1
-        cache = DynamicCache([(layer.keys.expand(size, -1, -1, -1), layer.values.expand(size, -1, -1, -1))
-                              for layer in encoded.past_key_values.layers])
+        ids, real = padded_chunk(chunk, self.tokenizer.pad_token_id, self.device)
+        cache = repeated_cache(encoded.past_key_values, size)
         # Text after the prompt cross-attends only to the images the prompt's last token attends to
         # (IDEFICS: the most recent one); the others are masked out, so they are left out here and
         # their keys/values are never projected for each candidate.
@@ -249,13 +237,7 @@ class IdeficsAdapter:
             use_cache=True,
             **{image_key: images},
         )
-        following = torch.log_softmax(output.logits.float(), dim=-1)
-        results = []
-        for row, tokens in enumerate(chunk):
-            values = [first[tokens[0]]] + [following[row, j - 1, tokens[j]] for j in range(1, len(tokens))]
-            total = float(torch.stack(values).sum())
-            results.append(ContinuationScore(total=total, mean=total / len(tokens), num_tokens=len(tokens)))
-        return results
+        return chunk_scores(first, torch.log_softmax(output.logits.float(), dim=-1), chunk)
 
     def score_full_sequences(self, prompt: Prompt, continuations: Sequence[str]) -> list[ContinuationScore]:
         """The slow reference: one whole (prompt + continuation) sequence per candidate."""
@@ -266,9 +248,5 @@ class IdeficsAdapter:
                 full = [*prompt[:-1], (prompt[-1] if isinstance(prompt[-1], str) else "") + continuation]
                 inputs = self._encode([full if isinstance(prompt[-1], str) else [*prompt, continuation]])
                 logprobs = torch.log_softmax(self.model(**inputs).logits[0].float(), dim=-1)
-                n = len(tokens)
-                positions = range(logprobs.shape[0] - n - 1, logprobs.shape[0] - 1)
-                values = [logprobs[p, t] for p, t in zip(positions, tokens)]
-                total = float(torch.stack(values).sum())
-                results.append(ContinuationScore(total=total, mean=total / n, num_tokens=n))
+                results.append(sequence_score(logprobs, tokens))
         return results

@@ -11,7 +11,7 @@ import json
 import string
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import torch
 
@@ -48,8 +48,9 @@ MID_SIZE = TinySize(hidden_size=512, intermediate_size=1376, num_hidden_layers=8
                     vision_embed_dim=256, vision_layers=4, vision_heads=8, image_size=64, patch_size=8)
 
 
-def train_tokenizer(corpus: Iterable[str], vocab_size: int):
-    """A Llama-style (metaspace BPE) fast tokenizer with IDEFICS's special tokens."""
+def train_tokenizer(corpus: Iterable[str], vocab_size: int, special_tokens: Sequence[str] = tuple(SPECIAL_TOKENS)):
+    """A Llama-style (metaspace BPE) fast tokenizer with IDEFICS's special tokens (or the given ones,
+    added in order after the trained vocabulary)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaTokenizerFast
 
@@ -62,7 +63,7 @@ def train_tokenizer(corpus: Iterable[str], vocab_size: int):
     bpe.train_from_iterator(list(corpus), trainer)
     tokenizer = LlamaTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
                                    pad_token="<unk>", add_bos_token=False, add_eos_token=False)
-    tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS})
+    tokenizer.add_special_tokens({"additional_special_tokens": list(special_tokens)})
     tokenizer.padding_side = "left"
     return tokenizer
 

@@ -1,16 +1,40 @@
-"""Prompt templates shared by several tasks, per model format (m4's IDEFICS templates)."""
+"""Prompt templates shared by several tasks, per model format.
+
+`idefics` and `idefics-instruct` are m4's IDEFICS templates; `openflamingo` is OpenFlamingo's
+(`<image>Question:q Short answer:a<|endofchunk|>`); `chat-template` writes each example as a user
+turn and an assistant turn that the model's own chat template renders (see evalkit/models/chat.py).
+"""
 
 from __future__ import annotations
 
-from evalkit.taskspec import PromptTemplate
+from evalkit.taskspec import ASSISTANT_TURN, END_OF_TURN, IMAGE, USER_TURN, PromptTemplate
 
 IDEFICS = "idefics"
 IDEFICS_INSTRUCT = "idefics-instruct"
+OPENFLAMINGO = "openflamingo"
+CHAT = "chat-template"
+# The formats of the embedded model's tokenizer corpus (evalkit.assets.tokenizer_corpus).
+IDEFICS_FORMATS = (IDEFICS, IDEFICS_INSTRUCT)
 
+END_OF_CHUNK = "<|endofchunk|>"
 VQA_INSTRUCTION = "Instruction: provide an answer to the question. Use the image to answer.\n"
+SHORT_ANSWER_REQUEST = "Answer with a single word or phrase."
 
 
 VIZWIZ_INSTRUCTION = "Task: Answer the questions based on the image when possible, otherwise say unanswerable.\n"
+
+
+def chat_template(user: str, answer: str = "{answer}", prefix: str = "",
+                  stop_strings: tuple[str, ...] = ("\n",)) -> PromptTemplate:
+    """One user turn (the image, then `user`) and one assistant turn (`answer`); `prefix` opens the
+    first user turn."""
+    return PromptTemplate(prefix=prefix, example=f"{USER_TURN}{IMAGE}{user}{END_OF_TURN}{ASSISTANT_TURN}{answer}{END_OF_TURN}",
+                          image_block=IMAGE, stop_strings=stop_strings)
+
+
+def openflamingo_template(text: str, stop_strings: tuple[str, ...] = (END_OF_CHUNK, "\n")) -> PromptTemplate:
+    """`<image>` + text (with `{answer}`) + `<|endofchunk|>`, OpenFlamingo's example."""
+    return PromptTemplate(example=f"{IMAGE}{text}{END_OF_CHUNK}", image_block=IMAGE, stop_strings=stop_strings)
 
 
 def vqa_templates(instruction: str = VQA_INSTRUCTION, instruct_prefix: str = "") -> dict[str, PromptTemplate]:
@@ -28,6 +52,9 @@ def vqa_templates(instruction: str = VQA_INSTRUCTION, instruct_prefix: str = "")
             image_block="<image>",
             stop_strings=("<end_of_utterance>", "\n", "User:"),
         ),
+        OPENFLAMINGO: openflamingo_template("Question:{question} Short answer:{answer}",
+                                            stop_strings=(END_OF_CHUNK, "\n", "Question", "Short")),
+        CHAT: chat_template(f"{{question}}\n{SHORT_ANSWER_REQUEST}", prefix=instruct_prefix),
     }
 
 
@@ -35,7 +62,8 @@ def with_ocr_tokens(templates: dict[str, PromptTemplate]) -> dict[str, PromptTem
     """Adds `<format>-ocr` variants that show each example's OCR tokens before its question."""
     extra = {}
     for name, template in templates.items():
-        marker = "Question: {question}" if "Question: {question}" in template.example else "{question}"
+        markers = [m for m in ("Question: {question}", "Question:{question}") if m in template.example]
+        marker = markers[0] if markers else "{question}"
         example = template.example.replace(marker, "OCR: {ocr_tokens}\n" + marker, 1)
         extra[f"{name}-ocr"] = PromptTemplate(example=example, prefix=template.prefix,
                                               image_block=template.image_block, stop_strings=template.stop_strings)
@@ -58,4 +86,6 @@ def caption_templates() -> dict[str, PromptTemplate]:
             image_block="<image>",
             stop_strings=("<end_of_utterance>", "\n", "User:"),
         ),
+        OPENFLAMINGO: openflamingo_template("Output:{answer}", stop_strings=(END_OF_CHUNK, "\n", "Output:")),
+        CHAT: chat_template(CAPTION_REQUEST),
     }

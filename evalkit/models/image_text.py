@@ -1,0 +1,201 @@
+"""Any Hugging Face image-text-to-text model that takes several images in one prompt:
+`AutoModelForImageTextToText` + `AutoProcessor` (Idefics2, Idefics3/SmolVLM, LLaVA, Qwen2-VL...).
+
+A prompt is written either through the processor's chat template (the chat-template format: each
+demo a user turn with its image and an assistant turn with its answer) or as plain interleaved text
+(idefics, openflamingo formats: each image replaced by the family's image placeholder), for base
+models. The processor expands each placeholder into the model's image tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from evalkit.errors import EvalkitError
+from evalkit.models import chat
+from evalkit.models.base import Capabilities, ContinuationScore
+from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, repeated_cache, sequence_score
+from evalkit.models.loading import (
+    check_checkpoint_location,
+    load_or_explain,
+    model_revision,
+    resolve_device,
+    resolve_dtype,
+)
+from evalkit.taskspec import GenerationSettings
+from evalkit.types import ImageSource, Prompt
+
+# How an image is written in plain text where the processor's image token alone is not enough.
+PLAIN_IMAGE_TEXT = {
+    "qwen2_vl": "<|vision_start|><|image_pad|><|vision_end|>",
+    "qwen2_5_vl": "<|vision_start|><|image_pad|><|vision_end|>",
+}
+# Processor attributes naming tokens that belong to images (never generated).
+IMAGE_TOKEN_ATTRIBUTES = ("image_token", "fake_image_token", "global_image_tag", "boi_token", "eoi_token")
+
+
+class ImageTextAdapter:
+    """Batched generation and KV-cached continuation scoring through a processor."""
+
+    capabilities = Capabilities(generation=True, scoring=True, max_images=None)
+
+    def __init__(self, model: Any, processor: Any, name: str, dtype: torch.dtype, device: torch.device):
+        self.model = model
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.tokenizer.padding_side = "left"
+        self.name = name
+        self.dtype = dtype
+        self.device = device
+        self.model_type = model.config.model_type
+        image_token = getattr(processor, "image_token", None)
+        if not isinstance(image_token, str):
+            raise EvalkitError("the processor names no image token (processor.image_token)", path=name)
+        self.image_token = image_token
+        self.plain_image_text = PLAIN_IMAGE_TEXT.get(self.model_type, image_token)
+        self.has_chat_template = bool(getattr(processor, "chat_template", None))
+        self.default_prompt_format = "chat-template" if self.has_chat_template else "idefics"
+        self.banned_ids = self._image_token_ids()
+        self.stop_ids = [i for i in {self.tokenizer.eos_token_id, *self._end_of_turn_ids()} if i is not None]
+
+    @classmethod
+    def from_pretrained(cls, model: str, dtype: str = "auto", device: str = "auto",
+                        revision: str | None = None, trust_remote_code: bool = False) -> "ImageTextAdapter":
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        check_checkpoint_location(model)
+        torch_device = resolve_device(device)
+        torch_dtype = resolve_dtype(dtype, torch_device)
+        options = {"revision": revision, "trust_remote_code": trust_remote_code}
+        processor = load_or_explain("the processor", model, lambda: AutoProcessor.from_pretrained(model, **options))
+        network = load_or_explain(
+            "the model", model,
+            lambda: AutoModelForImageTextToText.from_pretrained(model, dtype=torch_dtype, **options),
+        )
+        network.to(torch_device).eval()
+        return cls(network, processor, model, torch_dtype, torch_device)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "adapter": "image-text",
+            "model": self.name,
+            "model_type": self.model_type,
+            "model_class": type(self.model).__name__,
+            "processor": type(self.processor).__name__,
+            "chat_template": self.has_chat_template,
+            "revision": model_revision(self.model),
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "device": str(self.device),
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+        }
+
+    def _token_ids(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+
+    def _image_token_ids(self) -> list[int]:
+        names = [getattr(self.processor, attribute, None) for attribute in IMAGE_TOKEN_ATTRIBUTES]
+        texts = [name for name in names if isinstance(name, str)] + [self.plain_image_text]
+        return sorted({token for text in texts for token in self._token_ids(text)})
+
+    def _end_of_turn_ids(self) -> list[int]:
+        """The chat template's end of an assistant turn, when it is one token."""
+        if not self.has_chat_template:
+            return []
+        ids = self._token_ids(chat.end_of_turn(self.processor))
+        return ids if len(ids) == 1 else []
+
+    def render(self, prompt: Prompt) -> tuple[str, list[ImageSource]]:
+        """The prompt as the text the processor takes, and its images in order."""
+        if chat.has_turns(prompt):
+            return chat.render(self.processor, prompt)
+        images = [segment for segment in prompt if not isinstance(segment, str)]
+        text = "".join(segment if isinstance(segment, str) else self.plain_image_text for segment in prompt)
+        return text, images
+
+    def _encode(self, texts: list[str], images: list[list[ImageSource]], chat_format: bool) -> dict:
+        # A chat template writes its own BOS; plain text gets the tokenizer's usual special tokens.
+        loaded = [[image.load() for image in row] for row in images]
+        inputs = self.processor(text=texts, images=loaded if any(loaded) else None, return_tensors="pt",
+                                padding=True, add_special_tokens=not chat_format)
+        return {key: (value.to(self.device, self.dtype) if value.is_floating_point() else value.to(self.device))
+                for key, value in inputs.items()}
+
+    def _encode_prompts(self, prompts: Sequence[Prompt]) -> dict:
+        rendered = [self.render(prompt) for prompt in prompts]
+        return self._encode([text for text, _ in rendered], [images for _, images in rendered],
+                            chat.has_turns(prompts[0]))
+
+    def generate(self, prompts: Sequence[Prompt], settings: GenerationSettings,
+                 stop_strings: Sequence[str]) -> list[str]:
+        inputs = self._encode_prompts(prompts)
+        with torch.inference_mode():
+            output = self.model.generate(
+                **inputs,
+                max_new_tokens=settings.max_new_tokens,
+                num_beams=settings.num_beams,
+                length_penalty=settings.length_penalty,
+                do_sample=False,
+                bad_words_ids=[[token_id] for token_id in self.banned_ids] or None,
+                eos_token_id=self.stop_ids,
+                pad_token_id=self.tokenizer.pad_token_id,
+                stop_strings=list(stop_strings) or None,
+                tokenizer=self.tokenizer,
+            )
+        new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+
+    def continuation_texts(self, prompt: Prompt, continuations: Sequence[str]) -> tuple[str, list[str]]:
+        """The rendered prompt, and what each continuation adds to it: in the chat format, the rest of
+        the assistant turn as the chat template writes it (its end-of-turn included)."""
+        text, _ = self.render(prompt)
+        if not chat.has_turns(prompt):
+            return text, list(continuations)
+        head = prompt[:-1] if isinstance(prompt[-1], str) else prompt
+        last = prompt[-1] if isinstance(prompt[-1], str) else ""
+        added = []
+        for continuation in continuations:
+            full, _ = self.render([*head, last + continuation])
+            if not full.startswith(text):
+                raise EvalkitError("the chat template writes an assistant turn differently from its generation "
+                                   "prompt: continuations cannot be scored", path=self.name)
+            added.append(full[len(text):].rstrip())
+        return text, added
+
+    def continuation_ids(self, prompt: Prompt, continuations: Sequence[str]) -> list[list[int]]:
+        text, added = self.continuation_texts(prompt, continuations)
+        return continuation_ids(self.tokenizer, text.rsplit(self.image_token, 1)[-1], added)
+
+    def score_continuations(self, prompt: Prompt, continuations: Sequence[str],
+                            chunk_size: int = 64) -> list[ContinuationScore]:
+        """Log-probabilities of each continuation after `prompt`: the prompt (text and images) is
+        encoded once; its keys/values serve every candidate, `chunk_size` candidates per forward."""
+        inputs = self._encode_prompts([prompt])
+        candidates = self.continuation_ids(prompt, continuations)
+        scores: list[ContinuationScore] = []
+        with torch.inference_mode():
+            encoded = self.model(**inputs, use_cache=True, logits_to_keep=1)
+            first = torch.log_softmax(encoded.logits[0, -1].float(), dim=-1)
+            for start in range(0, len(candidates), chunk_size):
+                chunk = candidates[start:start + chunk_size]
+                ids, _ = padded_chunk(chunk, self.tokenizer.pad_token_id or 0, self.device)
+                # No attention mask: the one prompt has no padding and each candidate's padding comes
+                # after it, so causal attention already hides it; positions then follow the cache
+                # length (plus Qwen2-VL's stored M-RoPE offset), as during generation.
+                output = self.model(input_ids=ids, past_key_values=repeated_cache(encoded.past_key_values, len(chunk)),
+                                    use_cache=True)
+                scores.extend(chunk_scores(first, torch.log_softmax(output.logits.float(), dim=-1), chunk))
+        return scores
+
+    def score_full_sequences(self, prompt: Prompt, continuations: Sequence[str]) -> list[ContinuationScore]:
+        """The slow reference: one whole (prompt + continuation) sequence per candidate, no cache."""
+        text, added = self.continuation_texts(prompt, continuations)
+        images = [segment for segment in prompt if not isinstance(segment, str)]
+        results = []
+        with torch.inference_mode():
+            for tokens, extra in zip(self.continuation_ids(prompt, continuations), added):
+                inputs = self._encode([text + extra], [images], chat.has_turns(prompt))
+                logprobs = torch.log_softmax(self.model(**inputs).logits[0].float(), dim=-1)
+                results.append(sequence_score(logprobs, tokens))
+        return results
