@@ -12,14 +12,7 @@ from evalkit.models.base import Capabilities, ContinuationScore
 from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch
 from evalkit.models.chat import has_turns
 from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, repeated_cache, sequence_score
-from evalkit.models.loading import (
-    attention_option,
-    check_checkpoint_location,
-    load_or_explain,
-    model_revision,
-    resolve_device,
-    resolve_dtype,
-)
+from evalkit.models.loading import load_model_and_processor, model_revision
 from evalkit.models.vision_cache import VisionFeatureCache
 from evalkit.taskspec import GenerationSettings
 from evalkit.types import Prompt
@@ -74,24 +67,11 @@ class IdeficsAdapter:
                         vision_cache_mb: float = DEFAULT_VISION_CACHE_MB) -> "IdeficsAdapter":
         """`device_map="auto"` shards a model too big for one GPU across the node's GPUs
         (accelerate); otherwise the model sits whole on `device`."""
-        from transformers import AutoProcessor, IdeficsForVisionText2Text
+        from transformers import IdeficsForVisionText2Text
 
-        check_checkpoint_location(model)
-        torch_device = resolve_device(device)
-        torch_dtype = resolve_dtype(dtype, torch_device)
-        options = {"revision": revision, "trust_remote_code": trust_remote_code}
-        processor = load_or_explain("the processor", model, lambda: AutoProcessor.from_pretrained(model, **options))
-        placement = {"device_map": device_map} if device_map else {}
-        network = load_or_explain(
-            "the model", model,
-            lambda: IdeficsForVisionText2Text.from_pretrained(
-                model, dtype=torch_dtype, **attention_option(attention), **placement, **options),
-        )
-        if not device_map:
-            network.to(torch_device)
-        network.eval()
-        return cls(network, processor, model, torch_dtype, network.device if device_map else torch_device,
-                   vision_cache_mb)
+        network, processor, torch_dtype, torch_device = load_model_and_processor(
+            IdeficsForVisionText2Text, model, dtype, device, revision, trust_remote_code, attention, device_map)
+        return cls(network, processor, model, torch_dtype, torch_device, vision_cache_mb)
 
     def describe(self) -> dict[str, Any]:
         return {

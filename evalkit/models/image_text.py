@@ -17,13 +17,7 @@ from evalkit.errors import EvalkitError
 from evalkit.models import chat
 from evalkit.models.base import Capabilities, ContinuationScore
 from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, repeated_cache, sequence_score
-from evalkit.models.loading import (
-    check_checkpoint_location,
-    load_or_explain,
-    model_revision,
-    resolve_device,
-    resolve_dtype,
-)
+from evalkit.models.loading import load_model_and_processor, model_revision
 from evalkit.taskspec import GenerationSettings
 from evalkit.types import ImageSource, Prompt
 
@@ -62,19 +56,12 @@ class ImageTextAdapter:
 
     @classmethod
     def from_pretrained(cls, model: str, dtype: str = "auto", device: str = "auto",
-                        revision: str | None = None, trust_remote_code: bool = False) -> "ImageTextAdapter":
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+                        revision: str | None = None, trust_remote_code: bool = False, attention: str = "auto",
+                        device_map: str | None = None) -> "ImageTextAdapter":
+        from transformers import AutoModelForImageTextToText
 
-        check_checkpoint_location(model)
-        torch_device = resolve_device(device)
-        torch_dtype = resolve_dtype(dtype, torch_device)
-        options = {"revision": revision, "trust_remote_code": trust_remote_code}
-        processor = load_or_explain("the processor", model, lambda: AutoProcessor.from_pretrained(model, **options))
-        network = load_or_explain(
-            "the model", model,
-            lambda: AutoModelForImageTextToText.from_pretrained(model, dtype=torch_dtype, **options),
-        )
-        network.to(torch_device).eval()
+        network, processor, torch_dtype, torch_device = load_model_and_processor(
+            AutoModelForImageTextToText, model, dtype, device, revision, trust_remote_code, attention, device_map)
         return cls(network, processor, model, torch_dtype, torch_device)
 
     def describe(self) -> dict[str, Any]:
@@ -88,6 +75,7 @@ class ImageTextAdapter:
             "revision": model_revision(self.model),
             "dtype": str(self.dtype).replace("torch.", ""),
             "device": str(self.device),
+            "attention": getattr(self.model.config, "_attn_implementation", None),
             "parameters": sum(p.numel() for p in self.model.parameters()),
         }
 

@@ -81,3 +81,27 @@ def checkpoint_signature(model: str) -> list[list[Any]] | None:
                 else stat.st_mtime_ns)
         signature.append([str(path.relative_to(folder)), stat.st_size, mark])
     return signature
+
+
+def load_model_and_processor(model_class: Any, model: str, dtype: str, device: str, revision: str | None,
+                             trust_remote_code: bool, attention: str = "auto",
+                             device_map: str | None = None) -> tuple[Any, Any, torch.dtype, torch.device]:
+    """`from_pretrained` of the processor and the model, in eval mode, on `device` or spread by
+    `device_map="auto"` across the node's GPUs (accelerate); also the dtype and the inputs' device."""
+    from transformers import AutoProcessor
+
+    check_checkpoint_location(model)
+    torch_device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, torch_device)
+    options = {"revision": revision, "trust_remote_code": trust_remote_code}
+    processor = load_or_explain("the processor", model, lambda: AutoProcessor.from_pretrained(model, **options))
+    placement = {"device_map": device_map} if device_map else {}
+    network = load_or_explain(
+        "the model", model,
+        lambda: model_class.from_pretrained(model, dtype=torch_dtype, **attention_option(attention), **placement,
+                                            **options),
+    )
+    if not device_map:
+        network.to(torch_device)
+    network.eval()
+    return network, processor, torch_dtype, (network.device if device_map else torch_device)
