@@ -174,6 +174,7 @@ class Run:
                 per_seed[str(seed)] = aggregate
             shots_results[str(shots)] = _summary(per_seed)
         return {
+            "benchmark": task.published_name or task.name,
             "metric": self.metrics[task.name].name,
             "metric_variant": self.metrics[task.name].variant,
             "data": config.data_location(task.name),
@@ -277,6 +278,8 @@ class Run:
             "task": task.name, "shots": shots, "seed": seed, "id": query.id,
             "demo_ids": [demo.example.id for demo in query_demos], "prompt": prompt_text(prompt),
             "generation": generation, "prediction": _top_choice(prediction), "score": score,
+            # Ranking tasks keep the gold class: ROC-AUC needs it to be recomputed from the samples.
+            **({"reference": query.references[0]} if task.mode == "rank" and query.references else {}),
         } for query, query_demos, prompt, generation, prediction, score
             in zip(queries, demos, prompts, generations, predictions, scores))
         return aggregate
@@ -305,6 +308,7 @@ class Run:
             results["tasks"][name] = self.evaluate_task(task, adapter, samples)
             write_json(self.output / "results.json", results)
         results["elapsed_seconds"] = round(time.time() - started, 2)
+        results["finished"] = True
         write_json(self.output / "results.json", results)
         write_atomic(self.output / "table.md", results_table([results]) + "\n" + breakdown_table(results))
         return results

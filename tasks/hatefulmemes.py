@@ -12,4 +12,5 @@ TASK = ranking_task(
     HatefulMemesFiles(),
     base_and_instruct(f"Image:<image>{QUESTION} Answer: {{answer}}\n", QUESTION, "{answer}"),
     RocAuc(),
+    published_name="HatefulMemes",
 )
