@@ -18,7 +18,7 @@ from typing import Any
 
 from evalkit.assets import TRAINED_MODEL, ensure_data
 from evalkit.report.compare import Comparison, compare_runs, comparison_markdown
-from evalkit.report.store import RESULTS_FILE, SAMPLES_FILE, load_run, write_atomic
+from evalkit.report.store import RESULTS_FILE, SAMPLES_FILE, load_run, write_atomic, write_json
 from evalkit.runner import Run, RunConfig
 
 BASELINE = Path(__file__).resolve().parents[1] / "results" / "baselines" / "tiny-trained"
@@ -74,6 +74,9 @@ def record_baseline(baseline: Path = BASELINE, workdir: Path = Path(".evalkit"),
         baseline.mkdir(parents=True)
         for name in BASELINE_FILES:
             shutil.copyfile(Path(scratch) / name, baseline / name)
+    results = load_run(baseline).results
+    results["config"]["output"] = _portable(baseline)
+    write_json(baseline / RESULTS_FILE, results)
     return baseline
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.assets import tokenizer_corpus
+from evalkit.assets import ensure_data, tokenizer_corpus
 from evalkit.models.offline import build_tiny_idefics
 from evalkit.synthetic.vqav2 import write_vqav2
 
@@ -24,3 +24,9 @@ def vqav2_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data") / "vqav2"
     write_vqav2(root, seed=0, scale=0.1)
     return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory) -> Path:
+    """Every task's synthetic data (`evalkit make-data`, seed 0), one sub-folder per task."""
+    return ensure_data(tmp_path_factory.mktemp("synthetic"))

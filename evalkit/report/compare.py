@@ -214,7 +214,7 @@ def comparison_markdown(comparison: Comparison) -> str:
     """The report: verdict, the two runs, one row per task and shot count, then how Δ and its CI are made."""
     failures = comparison.failures()
     verdict = "PASS" if not failures else f"FAIL ({len(failures)} of {len(comparison.cells)} cells)"
-    moved = [c for c in comparison.cells if c.interval is not None and c.status != "unchanged"]
+    moved = [c for c in comparison.cells if c.interval is not None and abs(c.interval.delta) > 1e-9]
     lines = [f"## evalkit compare: {verdict}", "", _run_line("BASE", comparison.base),
              _run_line("NEW", comparison.new), "",
              f"{len(moved)} of {len(comparison.cells)} cells moved; failing on: {comparison.fail_on}.", "",
