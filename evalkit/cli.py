@@ -65,7 +65,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--query-split", default=None,
                         help="query split instead of the task's default, e.g. test-dev2015 (VQAv2) or test "
                              "(VizWiz): writes the EvalAI upload file")
-    parser.add_argument("--output", type=Path, default=None, help="run folder (default runs/<model>-<time>)")
+    parser.add_argument("--output", type=Path, default=None, help="run folder (default results/runs/<model>-<time>)")
     parser.add_argument("--prompt-format", default="auto",
                         help="auto (the adapter's default), idefics, idefics-instruct, openflamingo or chat-template")
     parser.add_argument("--metric-variant", default=None,
@@ -90,6 +90,43 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="discard predictions in --output that came from another configuration")
     _add_skip_option(parser)
     parser.add_argument("--no-progress", action="store_true")
+
+
+def _add_report_commands(commands) -> None:
+    table = commands.add_parser("table", help="model-card tables from run folders (markdown, CSV, LaTeX)")
+    table.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders (or their results.json)")
+    table.add_argument("--format", choices=["markdown", "csv", "latex"], default="markdown",
+                       help="csv: one row per model, task and shot count (every table at once)")
+    table.add_argument("--tables", type=name_list, default=["card", "support", "buckets"],
+                       help="card (VQA, captioning, ...), support (per-class support, ImageNet), "
+                            "buckets (bucket std, FairFace); default all")
+    table.add_argument("--output", type=Path, default=None, help="write here instead of printing")
+    compare = commands.add_parser(
+        "compare", help="BASE NEW: differences with bootstrap CIs, non-zero exit on regression; "
+                        "RUN --reference NAME: ours vs published numbers")
+    compare.add_argument("runs", type=Path, nargs="*", metavar="RUN")
+    compare.add_argument("--reference", default=None, help="a published model, e.g. idefics-9b")
+    compare.add_argument("--list-references", action="store_true", help="print the published models and stop")
+    compare.add_argument("--published", type=Path, default=None, help="folder of published tables "
+                                                                      "(default: the repository's results/published)")
+    compare.add_argument("--tolerance", action="append", default=[], metavar="METRIC=POINTS",
+                         help="allowed drop per metric, e.g. cider=5 or *=2 (defaults: vqa_accuracy 1, cider 3, "
+                              "roc_auc 2, accuracy 1)")
+    compare.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    compare.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    compare.add_argument("--fail-on", choices=["regression", "change"], default="regression",
+                         help="change: also fail on significant improvements and on changed sample sets")
+    compare.add_argument("--report", type=Path, default=None, help="also write the markdown report here")
+    plot = commands.add_parser("plot", help="score vs shots per benchmark (PNG), published references dashed")
+    plot.add_argument("runs", type=Path, nargs="+", metavar="RUN")
+    plot.add_argument("--out", type=Path, required=True, help="folder for <benchmark>.png and overview.png")
+    plot.add_argument("--reference", action="append", default=[], help="published model to draw (repeatable)")
+    plot.add_argument("--published", type=Path, default=None)
+    regression = commands.add_parser(
+        "regression", help="re-run the committed baseline (embedded model, synthetic data) and compare")
+    regression.add_argument("--record", action="store_true", help="re-record the baseline instead")
+    regression.add_argument("--baseline", type=Path, default=None, help="default results/baselines/tiny-trained")
+    regression.add_argument("--workdir", type=Path, default=None, help="data and the new run (default .evalkit)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder made by `evalkit make-data` (default: generated from --seed in a temporary folder)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--steps", type=int, default=None)
+    _add_report_commands(commands)
     demo = commands.add_parser("demo", help="the embedded default: offline models on the synthetic VQA tasks")
     demo.add_argument("--workdir", type=Path, default=None, help="where model and data are kept (.evalkit)")
     demo.add_argument("--shots", type=int_list, default=[0, 4])
@@ -152,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def default_output(model: str) -> Path:
-    return Path("runs") / f"{Path(model.rstrip('/')).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return Path("results") / "runs" / f"{Path(model.rstrip('/')).name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 if __name__ == "__main__":

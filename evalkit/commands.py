@@ -178,6 +178,83 @@ def cmd_train_tiny(args: argparse.Namespace) -> int:
     return 0
 
 
+def _runs(paths: list[Path]):
+    from evalkit.report.store import load_run
+
+    return [load_run(path) for path in paths]
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Print, or write atomically to `output` (its folder created)."""
+    from evalkit.report.store import prepare_output, write_atomic
+
+    if output is None:
+        print(text, end="")
+        return
+    write_atomic(prepare_output(output.parent) / output.name, text)
+    print(f"written to {output}")
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from evalkit.report.cards import KINDS, render_tables
+
+    unknown = [name for name in args.tables if name not in KINDS]
+    if unknown:
+        raise EvalkitError(f"unknown table {unknown[0]!r} (known: {', '.join(KINDS)})", field="--tables")
+    _emit(render_tables(_runs(args.runs), args.format, args.tables), args.output)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from evalkit.report.published import load_published, reference_names
+
+    if args.list_references:
+        print("\n".join(reference_names(load_published(args.published))))
+        return 0
+    if args.reference:
+        from evalkit.report.reproduce import reproduction_markdown
+
+        if not args.runs:
+            raise EvalkitError("give at least one run folder", field="RUN")
+        _emit(reproduction_markdown(_runs(args.runs), args.reference, args.published), args.report)
+        return 0
+    from evalkit.report.compare import compare_runs, comparison_markdown, parse_tolerances
+
+    if len(args.runs) != 2:
+        raise EvalkitError("give two run folders, BASE and NEW (or one with --reference)", field="RUN")
+    base, new = _runs(args.runs)
+    comparison = compare_runs(base, new, parse_tolerances(args.tolerance), args.resamples, args.seed,
+                              args.fail_on)
+    report = comparison_markdown(comparison)
+    print(report, end="")
+    if args.report:
+        _emit(report, args.report)
+    return 0 if comparison.passed else 1
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from evalkit.report.plot import plot_runs
+
+    written = plot_runs(_runs(args.runs), args.out, args.reference, args.published)
+    print(f"{len(written)} plots in {args.out}/: " + ", ".join(path.name for path in written.values()))
+    return 0
+
+
+def cmd_regression(args: argparse.Namespace) -> int:
+    from evalkit.regression import BASELINE, REPORT_FILE, check_against_baseline, record_baseline
+    from evalkit.report.compare import comparison_markdown
+
+    workdir: Path = args.workdir or Path(".evalkit")
+    baseline: Path = args.baseline or BASELINE
+    if args.record:
+        print(f"baseline recorded in {record_baseline(baseline, workdir)}")
+        return 0
+    comparison = check_against_baseline(baseline, workdir)
+    print(comparison_markdown(comparison), end="")
+    print(f"report in {workdir / 'runs' / 'regression' / REPORT_FILE}")
+    return 0 if comparison.passed else 1
+
+
 DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco", "hatefulmemes", "imagenet", "fairface")
 
 

@@ -10,7 +10,7 @@ from evalkit.prompts.formats import CHAT, OPENFLAMINGO, caption_templates, chat_
 from evalkit.taskspec import DataSource, GenerationSettings, Metric, PromptTemplate, TaskSpec, random_reference
 
 
-def captioning_task(name: str, description: str, data: DataSource) -> TaskSpec:
+def captioning_task(name: str, description: str, data: DataSource, published_name: str = "") -> TaskSpec:
     """A captioning benchmark: the caption templates, 20 greedy tokens, CIDEr & co., COCO results format."""
     return TaskSpec(
         name=name,
@@ -22,6 +22,7 @@ def captioning_task(name: str, description: str, data: DataSource) -> TaskSpec:
         metric=CaptionMetric(),
         demo_answer=random_reference,
         prediction_keys=("image_id", "caption"),
+        published_name=published_name,
     )
 
 
@@ -72,4 +73,5 @@ def fairface_task(attribute: str, templates: dict[str, PromptTemplate]) -> TaskS
         FairFaceFiles(attribute=attribute),
         templates,
         BucketAccuracy(),
+        published_name=f"FairFace-{attribute}",
     )

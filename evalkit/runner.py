@@ -139,6 +139,7 @@ class Run:
                 per_seed[str(seed)] = aggregate
             shots_results[str(shots)] = _summary(per_seed)
         return {
+            "benchmark": task.published_name or task.name,
             "metric": self.metrics[task.name].name,
             "metric_variant": self.metrics[task.name].variant,
             "data": config.data_location(task.name),
@@ -269,6 +270,8 @@ class Run:
             "task": task.name, "shots": shots, "seed": seed, "id": query.id,
             "demo_ids": [demo.example.id for demo in query_demos], "prompt": prompt_text(prompt),
             "generation": generation, "prediction": _top_choice(prediction), "score": score,
+            # Ranking tasks keep the gold class: ROC-AUC needs it to be recomputed from the samples.
+            **({"reference": query.references[0]} if task.mode == "rank" and query.references else {}),
         } for query, query_demos, prompt, generation, prediction, score
             in zip(queries, demos, prompts, generations, predictions, scores))
         return aggregate
@@ -306,6 +309,7 @@ class Run:
                 write_json(self.output / "results.json", results)
         if self.runtime["batch_size_backoffs"]:
             results["inference"]["batch_size_backoffs"] = self.runtime["batch_size_backoffs"]
+        results["finished"] = True
         if main:
             write_json(self.output / "results.json", results)
             write_atomic(self.output / "table.md", results_table([results]) + "\n" + breakdown_table(results))

@@ -116,6 +116,9 @@ class TaskSpec:
     metric_variants: dict[str, Metric] = field(default_factory=dict)
     # Keys of the official results format `[{id_key: ..., answer_key: ...}]` (`evalkit score`).
     prediction_keys: tuple[str, str] = ("question_id", "answer")
+    # The benchmark's name in published tables (results/published/*.csv, e.g. "VQAv2"); reports use it
+    # as the column label and to find the published number. Empty: the task's own name.
+    published_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def metric_for(self, variant: str | None) -> Metric:

@@ -7,4 +7,5 @@ TASK = captioning_task(
     "coco",
     "COCO captioning (Karpathy test), CIDEr x100 plus BLEU-4, METEOR, ROUGE-L (pycocoevalcap)",
     KarpathyFiles(file="dataset_coco.json"),
+    published_name="COCO",
 )

@@ -7,4 +7,5 @@ TASK = captioning_task(
     "flickr30k",
     "Flickr30k captioning (Karpathy test), CIDEr x100 plus BLEU-4, METEOR, ROUGE-L (pycocoevalcap)",
     KarpathyFiles(file="dataset_flickr30k.json", image_folder="flickr30k-images", id_from="filename"),
+    published_name="Flickr30k",
 )

@@ -13,4 +13,5 @@ TASK = ranking_task(
     base_and_instruct(f"Image:<image>{QUESTION} Answer: {{answer}}\n", QUESTION, "{answer}",
                       openflamingo="is an image with: '{text}' written on it. Is it hateful? Answer:{answer}"),
     RocAuc(),
+    published_name="HatefulMemes",
 )

@@ -13,4 +13,5 @@ TASK = ranking_task(
                       "a photo of a {answer}.", openflamingo="Output:{answer}"),
     Accuracy(),
     support_per_class=1,
+    published_name="ImageNet-1k",
 )

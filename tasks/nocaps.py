@@ -7,4 +7,5 @@ TASK = captioning_task(
     "nocaps",
     "NoCaps val captioning, CIDEr x100 overall and in/near/out-domain (pycocoevalcap)",
     NoCapsFiles(),
+    published_name="NoCaps",
 )

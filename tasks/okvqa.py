@@ -23,4 +23,5 @@ TASK = TaskSpec(
         "vqav2+okvqa-stem": VQAAccuracy("vqav2", prediction_transform=stem_okvqa, transform_name="okvqa-stem"),
         "openflamingo": VQAAccuracy("openflamingo", prediction_transform=stem_okvqa, transform_name="okvqa-stem"),
     },
+    published_name="OKVQA",
 )

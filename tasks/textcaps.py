@@ -7,4 +7,5 @@ TASK = captioning_task(
     "textcaps",
     "TextCaps val captioning, CIDEr x100 plus BLEU-4, METEOR, ROUGE-L (pycocoevalcap)",
     TextCapsFiles(),
+    published_name="TextCaps",
 )

@@ -15,4 +15,5 @@ TASK = TaskSpec(
     postprocess=vqa_answer,
     metric=VQAAccuracy("textvqa"),
     metric_variants={"openflamingo": VQAAccuracy("openflamingo")},
+    published_name="TextVQA",
 )

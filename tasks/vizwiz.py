@@ -16,4 +16,5 @@ TASK = TaskSpec(
     metric=VQAAccuracy("vizwiz", with_answerability=True),
     metric_variants={"openflamingo": VQAAccuracy("openflamingo", with_answerability=True)},
     prediction_keys=("image", "answer"),
+    published_name="VizWiz",
 )

@@ -15,4 +15,5 @@ TASK = TaskSpec(
     postprocess=vqa_answer,
     metric=VQAAccuracy("vqav2"),
     metric_variants={"openflamingo": VQAAccuracy("openflamingo")},
+    published_name="VQAv2",
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.assets import tokenizer_corpus
+from evalkit.assets import ensure_data, tokenizer_corpus
 from evalkit.models.offline import build_tiny_idefics
 from evalkit.synthetic.vqav2 import write_vqav2
 
@@ -44,3 +44,9 @@ def idefics3_model(tmp_path_factory) -> Path:
 def llava_model(tmp_path_factory) -> Path:
     """A random-weight LLaVA-1.5 architecture, built with `evalkit build-model --family llava`."""
     return _build_family(tmp_path_factory, "llava")
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory) -> Path:
+    """Every task's synthetic data (`evalkit make-data`, seed 0), one sub-folder per task."""
+    return ensure_data(tmp_path_factory.mktemp("synthetic"))

@@ -66,7 +66,8 @@ class RocAuc:
         truth = [int(example.references[0] == self.positive) for example in examples]
         probabilities = [probability_of(self.positive, self.negative, s) for s in predictions]
         auc = 100 * float(roc_auc_score(truth, probabilities)) if len(set(truth)) == 2 else None
-        return [100 * p for p in probabilities], {"score": auc, "accuracy": 100 * fmean(hits), "count": len(hits)}
+        return [100 * p for p in probabilities], {"score": auc, "accuracy": 100 * fmean(hits), "count": len(hits),
+                                                  "positive_class": self.positive}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,22 @@
+"""The project's own regression check: the embedded trained model on the synthetic data, every task at
+0 and 1 shots, reproduces the baseline committed in results/baselines/ (re-record it with
+`evalkit regression --record` when a change of numbers is intended)."""
+
+from evalkit.registry import all_tasks
+from evalkit.regression import BASELINE, REPORT_FILE, check_against_baseline
+from evalkit.report.store import load_run
+
+
+def test_the_baseline_covers_every_task_at_0_and_1_shots():
+    baseline = load_run(BASELINE)
+    assert baseline.finished
+    assert set(baseline.tasks) == set(all_tasks()), "a task was added or removed: re-record the baseline"
+    assert all(set(task["shots"]) == {"0", "1"} for task in baseline.tasks.values())
+
+
+def test_the_embedded_model_reproduces_the_committed_baseline(synthetic_data, tmp_path):
+    comparison = check_against_baseline(BASELINE, output=tmp_path / "run", data=synthetic_data)
+    report = (tmp_path / "run" / REPORT_FILE).read_text(encoding="utf-8")
+    assert comparison.passed, "\n" + report
+    assert len(comparison.cells) == 2 * len(all_tasks())
+    assert all(cell.samples == 6 for cell in comparison.cells), report
