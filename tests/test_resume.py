@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from evalkit.assets import TRAINED_MODEL
+from evalkit.cli import main
 from evalkit.report.journal import Journal
 from evalkit.types import Example, FileImage
 
@@ -55,21 +56,19 @@ def test_killed_runs_resume_to_the_uninterrupted_files(vqav2_dir, tmp_path):
     assert runtime["resumed_outputs"] >= written[2] - 2 and runtime["computed_outputs"] == 36 - runtime["resumed_outputs"]
 
 
-def test_a_changed_command_refuses_the_old_predictions_unless_forced(vqav2_dir, tmp_path):
-    first = subprocess.run(command(vqav2_dir, "--limit", "4"), cwd=tmp_path, capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr[-2000:]
-    again = subprocess.run(command(vqav2_dir, "--limit", "4", "--batch-size", "3"), cwd=tmp_path,
-                           capture_output=True, text=True)
-    assert again.returncode == 0  # batch size changes no prediction: the run is simply continued
-    changed = subprocess.run(command(vqav2_dir, "--limit", "4", "--max-new-tokens", "3"), cwd=tmp_path,
-                             capture_output=True, text=True)
-    assert changed.returncode == 2
-    assert changed.stderr.strip().splitlines()[-1] == (
-        "evalkit: error: run: holds predictions of a different run (changed: config.max_new_tokens); rerun with --force "
-        "to discard them, or choose another --output")
-    forced = subprocess.run(command(vqav2_dir, "--limit", "4", "--max-new-tokens", "3", "--force"), cwd=tmp_path,
-                            capture_output=True, text=True)
-    assert forced.returncode == 0, forced.stderr[-2000:]
+def test_a_changed_command_refuses_the_old_predictions_unless_forced(vqav2_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    arguments = command(vqav2_dir, "--limit", "4")[3:]  # after `python -m evalkit.cli`
+    assert main(arguments) == 0
+    assert main([*arguments, "--batch-size", "3"]) == 0  # batch size changes no prediction: continued
+    assert json.loads(Path("run/runtime.json").read_text())["resumed_outputs"] == 8
+    capsys.readouterr()
+    assert main([*arguments, "--max-new-tokens", "3"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "evalkit: error: run: holds predictions of a different run (changed: config.max_new_tokens); rerun with "
+        "--force to discard them, or choose another --output")
+    assert main([*arguments, "--max-new-tokens", "3", "--force"]) == 0
+    assert json.loads(Path("run/runtime.json").read_text())["resumed_outputs"] == 0
 
 
 def test_journal_ignores_and_repairs_a_half_written_line(tmp_path):
