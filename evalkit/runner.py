@@ -25,7 +25,7 @@ from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import Demo, build_prompt, prompt_text, render_continuation
 from evalkit.registry import expand_task_names, get_task
 from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig
-from evalkit.report.journal import Journal, claim_output
+from evalkit.report.journal import Journal, claim_output, prompt_digest
 from evalkit.report.store import SampleLog, prepare_output, write_atomic, write_json
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import score_predictions
@@ -222,14 +222,15 @@ class Run:
         folder's journal reused, this process's share of the rest computed (and journaled batch by
         batch), the other processes' shares gathered."""
         journal = Journal(self.output, setting, self.processes.rank)
-        done = journal.completed(queries)
+        digests = [prompt_digest(prompt) for prompt in prompts]
+        done = journal.completed(queries, digests)
         self.processes.barrier()  # every process has read the journals before any appends to them
         mine = self.processes.shard([i for i in length_order(prompts) if i not in done])
         bar = tqdm(total=len(mine), desc=setting, unit="q", disable=not self.config.progress)
         outputs: dict[int, Any] = {}
 
         def record(indices: list[int], results: list[Any]) -> None:
-            journal.append((i, queries[i], result) for i, result in zip(indices, results))
+            journal.append((i, queries[i], digests[i], result) for i, result in zip(indices, results))
             outputs.update(zip(indices, results))
             bar.update(len(indices))
 

@@ -10,9 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from evalkit.assets import TRAINED_MODEL
 from evalkit.cli import main
-from evalkit.report.journal import Journal
+from evalkit.errors import EvalkitError
+from evalkit.report.journal import Journal, prompt_digest
 from evalkit.types import Example, FileImage
 
 OUTPUT_FILES = ("results.json", "samples.jsonl", "table.md", "predictions_vqav2_0shot_seed42.json",
@@ -73,13 +76,27 @@ def test_a_changed_command_refuses_the_old_predictions_unless_forced(vqav2_dir, 
 
 def test_journal_ignores_and_repairs_a_half_written_line(tmp_path):
     queries = [Example(id=n, image=FileImage(Path("x.png")), fields={}, references=[]) for n in range(3)]
+    digests = [prompt_digest([f"Question {n}?", queries[n].image]) for n in range(3)]
     journal = Journal(tmp_path, "vqav2_0shot_seed42", rank=0)
     journal.folder.mkdir()
-    journal.append([(0, queries[0], "red"), (2, queries[2], "two")])
+    journal.append([(0, queries[0], digests[0], "red"), (2, queries[2], digests[2], "two")])
     with journal.path.open("a") as out:
         out.write('{"index": 1, "id": 1, "out')  # killed mid-append
-    assert Journal(tmp_path, "vqav2_0shot_seed42", rank=1).completed(queries) == {0: "red", 2: "two"}
+    assert Journal(tmp_path, "vqav2_0shot_seed42", rank=1).completed(queries, digests) == {0: "red", 2: "two"}
     reopened = Journal(tmp_path, "vqav2_0shot_seed42", rank=0)
-    reopened.append([(1, queries[1], "blue")])
-    assert reopened.completed(queries) == {0: "red", 1: "blue", 2: "two"}
+    reopened.append([(1, queries[1], digests[1], "blue")])
+    assert reopened.completed(queries, digests) == {0: "red", 1: "blue", 2: "two"}
     assert journal.path.read_text().count("\n") == 3
+
+
+def test_an_output_is_reused_only_for_the_prompt_it_was_computed_from(tmp_path):
+    queries = [Example(id=7, image=FileImage(Path("x.png")), fields={}, references=[])]
+    journal = Journal(tmp_path, "vqav2_0shot_seed42", rank=0)
+    journal.folder.mkdir()
+    journal.append([(0, queries[0], prompt_digest(["Question: colour?", queries[0].image]), "red")])
+    changed = [prompt_digest(["Question: what colour?", queries[0].image])]
+    with pytest.raises(EvalkitError, match="question 7 now has another prompt than its saved output"):
+        journal.completed(queries, changed)
+    other_image = [prompt_digest(["Question: colour?", FileImage(Path("y.png"))])]
+    with pytest.raises(EvalkitError, match="another prompt"):
+        journal.completed(queries, other_image)

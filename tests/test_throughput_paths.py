@@ -64,6 +64,25 @@ def test_prepared_inputs_equal_the_idefics_processor(prompts):
     assert torch.equal(prepared.pixel_values(model.inputs.default_image_dims), reference["pixel_values"])
 
 
+def test_latest_image_index_follows_the_processor_rule_on_random_sequences():
+    from transformers.models.idefics.processing_idefics import image_attention_mask_for_packed_input_ids_pt
+
+    from evalkit.models.idefics_inputs import latest_image_index
+
+    class Tokens:  # the two ids the processor's rule reads
+        eos_token_id = 2
+
+        @staticmethod
+        def convert_tokens_to_ids(token):
+            return 7
+
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 10, (64, 40), generator=generator)  # images (7), eos (2) and text mixed
+    expected, _ = image_attention_mask_for_packed_input_ids_pt(ids, Tokens())
+    assert torch.equal(latest_image_index(ids, 7, 2), expected)
+    assert latest_image_index(torch.tensor([[5, 7, 5, 2, 5, 7, 5]]), 7, 2).tolist() == [[-1, 0, 0, 0, -1, 1, 1]]
+
+
 def test_cached_features_give_the_uncached_logits_and_generations(prompts):
     cached, plain = adapter(64), adapter(0)
     with torch.inference_mode():

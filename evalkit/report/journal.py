@@ -2,7 +2,11 @@
 completes, and the run's identity, so that a rerun continues the same run and never another.
 
     <run>/progress/identity.json                               what the predictions depend on
-    <run>/progress/<task>_<k>shot_seed<s>.rank<r>.jsonl          {"index", "id", "output"} per query
+    <run>/progress/<task>_<k>shot_seed<s>.rank<r>.jsonl          {"index", "id", "prompt", "output"} per query
+
+"prompt" is a digest of the query's whole prompt (text and image files): an output is reused only for
+the very prompt it was computed from, so a change the identity does not name (a data reader, the
+shot selection code) cannot slip old outputs into a new run.
 
 Each process appends to its own file, flushed and fsynced after every batch; a crash loses at most the
 batch in flight (a half-written last line is ignored on reading). Reading takes every process's file,
@@ -11,6 +15,7 @@ so a rerun may use another process count.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -89,8 +94,9 @@ class Journal:
             with self.path.open("r+b") as out:
                 out.truncate(data.rfind(b"\n") + 1)
 
-    def completed(self, queries: Sequence[Example]) -> dict[int, Any]:
-        """Outputs already computed for this setting by any process, by query index."""
+    def completed(self, queries: Sequence[Example], digests: Sequence[str]) -> dict[int, Any]:
+        """Outputs already computed for this setting by any process, by query index; `digests` are
+        the current prompts' (`prompt_digest`)."""
         done: dict[int, Any] = {}
         for path in sorted(self.folder.glob(f"{self.setting}.rank*.jsonl")):
             for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").split("\n"), 1):
@@ -101,12 +107,17 @@ class Journal:
                 if not isinstance(index, int) or not 0 <= index < len(queries) or record.get("id") != queries[index].id:
                     raise EvalkitError(f"line {number} is for another question list (the data or --limit "
                                        "changed); rerun with --force to start over", path=path)
+                if record.get("prompt") != digests[index]:
+                    raise EvalkitError(f"line {number}: question {queries[index].id} now has another prompt than "
+                                       "its saved output (data, demos or templates changed); rerun with --force "
+                                       "to start over", path=path)
                 done[index] = record["output"]
         return done
 
-    def append(self, entries: Iterable[tuple[int, Example, Any]]) -> None:
-        lines = "".join(json.dumps({"index": i, "id": query.id, "output": output}, ensure_ascii=False) + "\n"
-                        for i, query, output in entries)
+    def append(self, entries: Iterable[tuple[int, Example, str, Any]]) -> None:
+        """(index, query, prompt digest, output) records, flushed and fsynced together."""
+        lines = "".join(json.dumps({"index": i, "id": query.id, "prompt": digest, "output": output},
+                                   ensure_ascii=False) + "\n" for i, query, digest, output in entries)
         try:
             with self.path.open("a", encoding="utf-8") as out:
                 out.write(lines)
@@ -115,6 +126,13 @@ class Journal:
         except OSError as error:
             raise EvalkitError(f"cannot write ({error.strerror}); the outputs written so far are kept, rerun "
                                "the same command to continue", path=self.path) from None
+
+
+def prompt_digest(prompt: Sequence[object]) -> str:
+    """A short digest of a prompt: its texts and its images' keys (their files), in order."""
+    parts = [segment if isinstance(segment, str) else f"\x00image:{getattr(segment, 'key', segment)}\x00"
+             for segment in prompt]
+    return hashlib.sha256("".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 def _parse(line: str) -> dict | None:
