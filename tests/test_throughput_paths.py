@@ -178,3 +178,23 @@ def test_two_processes_give_the_single_process_predictions(vqav2_dir, tmp_path):
     results = json.loads((tmp_path / "two" / "results.json").read_text())
     assert results["inference"]["processes"] == 2
     assert results["tasks"]["vqav2"]["shots"]["2"]["per_seed"]["42"]["count"] == 11
+
+
+def test_image_keys_and_values_are_projected_once_per_generate_with_unchanged_answers(prompts):
+    from transformers import IdeficsForVisionText2Text
+
+    model = adapter(0)
+    calls = []
+    first_key_projection = model.image_projections[0]
+    first_key_projection.projection.register_forward_hook(lambda *_: calls.append(1))
+    answers = model.generate(prompts, SETTINGS, [])
+    untouched = IdeficsForVisionText2Text.from_pretrained(str(TRAINED_MODEL)).eval()
+    inputs = model._encode(prompts)
+    with torch.inference_mode():
+        output = untouched.generate(**inputs, max_new_tokens=6, do_sample=False, eos_token_id=[model.tokenizer.eos_token_id, model.end_of_utterance_id],
+                                    bad_words_ids=[[t] for t in model.image_token_ids],
+                                    pad_token_id=model.tokenizer.pad_token_id)
+    steps = output.shape[1] - inputs["input_ids"].shape[1]
+    assert steps > 1 and len(calls) == 1  # one projection for the prompt, reused at every new token
+    expected = model.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert answers == expected

@@ -9,6 +9,7 @@ import torch
 
 from evalkit.errors import EvalkitError
 from evalkit.models.base import Capabilities, ContinuationScore
+from evalkit.models.cross_attention import reuse_image_projections
 from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch
 from evalkit.models.chat import has_turns
 from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, repeated_cache, sequence_score
@@ -51,6 +52,7 @@ class IdeficsAdapter:
         self.dtype = dtype
         self.device = device
         self.vision_cache = VisionFeatureCache(int(vision_cache_mb * 2**20))
+        self.image_projections = reuse_image_projections(model)
         self.image_token_ids = [_token_id(self.tokenizer, t) for t in (IMAGE_TOKEN, FAKE_IMAGE_TOKEN)]
         if None in self.image_token_ids:
             raise EvalkitError(
@@ -171,6 +173,8 @@ class IdeficsAdapter:
                 stop_strings=list(stop_strings) or None,
                 tokenizer=self.tokenizer,
             )
+        for projection in self.image_projections:
+            projection.forget()  # release the batch's image states
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
         return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
@@ -191,6 +195,8 @@ class IdeficsAdapter:
             for start in range(0, len(candidates), chunk_size):
                 chunk = candidates[start:start + chunk_size]
                 scores.extend(self._score_chunk(encoded, inputs, first, chunk))
+        for projection in self.image_projections:
+            projection.forget()
         return scores
 
     def _score_chunk(self, encoded: Any, inputs: dict, first: torch.Tensor,
