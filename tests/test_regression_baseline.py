@@ -2,6 +2,8 @@
 0 and 1 shots, reproduces the baseline committed in results/baselines/ (re-record it with
 `evalkit regression --record` when a change of numbers is intended)."""
 
+import json
+
 from evalkit.registry import all_tasks
 from evalkit.regression import BASELINE, REPORT_FILE, check_against_baseline
 from evalkit.report.store import load_run
@@ -20,3 +22,23 @@ def test_the_embedded_model_reproduces_the_committed_baseline(synthetic_data, tm
     assert comparison.passed, "\n" + report
     assert len(comparison.cells) == 2 * len(all_tasks())
     assert all(cell.samples == 6 for cell in comparison.cells), report
+    # The offline run is deterministic: any moved answer or per-sample score is a change in prompts,
+    # data loading, inference or metrics, even one too small for the statistical check to flag.
+    ours, baseline = _predictions(tmp_path / "run"), _predictions(BASELINE)
+    moved = sorted(key for key in baseline if ours.get(key) != baseline[key])
+    assert not moved, f"{len(moved)} predictions moved, e.g. {moved[:3]}; re-record the baseline if intended"
+
+
+def _predictions(folder) -> dict:
+    import json
+
+    lines = (folder / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+    return {(r["task"], r["shots"], r["seed"], str(r["id"])): (r["prediction"], r["score"])
+            for r in map(json.loads, lines)}
+
+
+
+def _predictions(folder) -> dict:
+    lines = (folder / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+    return {(r["task"], r["shots"], r["seed"], str(r["id"])): (r["prediction"], r["score"])
+            for r in map(json.loads, lines)}
