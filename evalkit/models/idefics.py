@@ -13,6 +13,7 @@ from evalkit.models.cross_attention import reuse_image_projections
 from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch
 from evalkit.models.chat import has_turns
 from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, repeated_cache, sequence_score
+from evalkit.models.generation import generate_texts
 from evalkit.models.loading import load_model_and_processor, model_revision
 from evalkit.models.vision_cache import VisionFeatureCache
 from evalkit.taskspec import GenerationSettings
@@ -160,23 +161,10 @@ class IdeficsAdapter:
         stop_ids = [self.tokenizer.eos_token_id]
         if self.end_of_utterance_id is not None:
             stop_ids.append(self.end_of_utterance_id)
-        with torch.inference_mode():
-            output = self.model.generate(
-                **inputs,
-                max_new_tokens=settings.max_new_tokens,
-                num_beams=settings.num_beams,
-                length_penalty=settings.length_penalty,
-                do_sample=False,
-                bad_words_ids=[[token_id] for token_id in self.image_token_ids],
-                eos_token_id=stop_ids,
-                pad_token_id=self.tokenizer.pad_token_id,
-                stop_strings=list(stop_strings) or None,
-                tokenizer=self.tokenizer,
-            )
-        for projection in self.image_projections:
-            projection.forget()  # release the batch's image states
-        new_tokens = output[:, inputs["input_ids"].shape[1]:]
-        return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        texts = generate_texts(self.model, self.tokenizer, inputs, settings, stop_strings, self.image_token_ids,
+                               stop_ids)
+        self._forget_image_states()
+        return texts
 
     def continuation_ids(self, prompt: Prompt, continuations: Sequence[str]) -> list[list[int]]:
         tail = prompt[-1].strip(" ") if prompt and isinstance(prompt[-1], str) else ""
@@ -195,9 +183,13 @@ class IdeficsAdapter:
             for start in range(0, len(candidates), chunk_size):
                 chunk = candidates[start:start + chunk_size]
                 scores.extend(self._score_chunk(encoded, inputs, first, chunk))
+        self._forget_image_states()
+        return scores
+
+    def _forget_image_states(self) -> None:
+        """Let the key/value projections release the last batch's image states."""
         for projection in self.image_projections:
             projection.forget()
-        return scores
 
     def _score_chunk(self, encoded: Any, inputs: dict, first: torch.Tensor,
                      chunk: list[list[int]]) -> list[ContinuationScore]:

@@ -17,6 +17,7 @@ from evalkit.errors import EvalkitError
 from evalkit.models import chat
 from evalkit.models.base import Capabilities, ContinuationScore
 from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, repeated_cache, sequence_score
+from evalkit.models.generation import generate_texts
 from evalkit.models.loading import load_model_and_processor, model_revision
 from evalkit.taskspec import GenerationSettings
 from evalkit.types import ImageSource, Prompt
@@ -117,22 +118,8 @@ class ImageTextAdapter:
 
     def generate(self, prompts: Sequence[Prompt], settings: GenerationSettings,
                  stop_strings: Sequence[str]) -> list[str]:
-        inputs = self._encode_prompts(prompts)
-        with torch.inference_mode():
-            output = self.model.generate(
-                **inputs,
-                max_new_tokens=settings.max_new_tokens,
-                num_beams=settings.num_beams,
-                length_penalty=settings.length_penalty,
-                do_sample=False,
-                bad_words_ids=[[token_id] for token_id in self.banned_ids] or None,
-                eos_token_id=self.stop_ids,
-                pad_token_id=self.tokenizer.pad_token_id,
-                stop_strings=list(stop_strings) or None,
-                tokenizer=self.tokenizer,
-            )
-        new_tokens = output[:, inputs["input_ids"].shape[1]:]
-        return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        return generate_texts(self.model, self.tokenizer, self._encode_prompts(prompts), settings, stop_strings,
+                              self.banned_ids, self.stop_ids)
 
     def continuation_texts(self, prompt: Prompt, continuations: Sequence[str]) -> tuple[str, list[str]]:
         """The rendered prompt, and what each continuation adds to it: in the chat format, the rest of

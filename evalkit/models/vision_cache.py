@@ -8,20 +8,9 @@ encoded once while it stays in the store; the memory bound keeps a long run from
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
 
 import torch
-
-
-@dataclass
-class CacheStats:
-    hits: int = 0
-    misses: int = 0
-    evictions: int = 0
-    stored: int = 0
-    stored_bytes: int = 0
-    limit_bytes: int = 0
 
 
 class VisionFeatureCache:
@@ -77,5 +66,5 @@ class VisionFeatureCache:
         return tensor.numel() * tensor.element_size()
 
     def stats(self) -> dict[str, Any]:
-        return asdict(CacheStats(self.hits, self.misses, self.evictions, len(self._entries), self._bytes,
-                                 self.limit_bytes))
+        return {"hits": self.hits, "misses": self.misses, "evictions": self.evictions,
+                "stored": len(self._entries), "stored_bytes": self._bytes, "limit_bytes": self.limit_bytes}
