@@ -198,3 +198,30 @@ def test_image_keys_and_values_are_projected_once_per_generate_with_unchanged_an
     assert steps > 1 and len(calls) == 1  # one projection for the prompt, reused at every new token
     expected = model.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
     assert answers == expected
+
+
+def test_stop_strings_are_matched_as_transformers_does_with_the_matcher_built_once(prompts, monkeypatch):
+    from transformers.generation import stopping_criteria
+
+    model = adapter(0)
+    longer = GenerationSettings(max_new_tokens=12, num_beams=1, length_penalty=1.0)
+    stops = ["\n", "Question"]
+    inputs = model._encode(prompts)
+    with torch.inference_mode():
+        output = model.model.generate(**inputs, max_new_tokens=12, do_sample=False, stop_strings=stops,
+                                      tokenizer=model.tokenizer, bad_words_ids=[[t] for t in model.image_token_ids],
+                                      eos_token_id=[model.tokenizer.eos_token_id, model.end_of_utterance_id],
+                                      pad_token_id=model.tokenizer.pad_token_id)
+    model._forget_image_states()
+    expected = model.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    unstopped = model.generate(prompts, longer, [])
+    assert expected != unstopped  # the stop strings cut at least one answer
+
+    built = []
+    original = stopping_criteria.StopStringCriteria.__init__
+    monkeypatch.setattr(stopping_criteria.StopStringCriteria, "__init__",
+                        lambda self, *args: (built.append(1), original(self, *args))[1])
+    assert model.generate(prompts, longer, stops) == expected
+    assert model.generate(prompts, longer, list(reversed(stops)) + ["never seen"]) == expected
+    assert model.generate(prompts, longer, stops) == expected
+    assert len(built) == 2  # one per set of stop strings: the third call reused the first's matcher
