@@ -30,15 +30,6 @@ def test_the_embedded_model_reproduces_the_committed_baseline(synthetic_data, tm
 
 
 def _predictions(folder) -> dict:
-    import json
-
-    lines = (folder / "samples.jsonl").read_text(encoding="utf-8").splitlines()
-    return {(r["task"], r["shots"], r["seed"], str(r["id"])): (r["prediction"], r["score"])
-            for r in map(json.loads, lines)}
-
-
-
-def _predictions(folder) -> dict:
     lines = (folder / "samples.jsonl").read_text(encoding="utf-8").splitlines()
     return {(r["task"], r["shots"], r["seed"], str(r["id"])): (r["prediction"], r["score"])
             for r in map(json.loads, lines)}
