@@ -3,13 +3,19 @@ features reused, image keys/values projected once per batch) vs evalkit without 
 naive loop (processor + transformers' generate, one query at a time, every image re-encoded: how the
 reference harnesses run). One run, ratios side by side.
 
-    .venv/bin/python benchmarks/throughput.py [--queries 32] [--shots 0,8,32] [--support 128]
+    .venv/bin/python benchmarks/throughput.py [--queries 32] [--shots 0,8,16,32] [--support 128]
     .venv/bin/python benchmarks/throughput.py --idefics-9b-shape --dtype bfloat16 --shots 8   # on a GPU
 
 The prompts are the harness's own (synthetic VQAv2, the task plugin's template, random shots drawn
-from a support set of `--support` questions). A full VQAv2 run draws 2048 support questions for
-214k queries, so every support image recurs hundreds of times; `--support` keeps that reuse in a
-short benchmark (32 queries x 32 shots over 128 support questions: each support image about 8 times).
+from a support set of `--support` questions). A full VQAv2 run draws 2,048 support questions for
+214k queries, so after its first pass over the support set every demo image is already encoded. The
+cache is timed twice: cold (empty at the start of this short run, 32 queries x 32 shots over 128
+support questions) and warm (the demo images encoded beforehand, each query's own image not): the
+state of all but the start of a full run. Random-weight models never write the stop string, so
+their answers are cut at `--answer-tokens` new tokens (2: what the trained model writes, a word and
+the newline); otherwise every query would decode 15 tokens, which no trained model does on VQAv2.
+The "vision FLOPs" column is the share of one prompt's forward spent in the vision encoder and
+perceiver, counted by torch's FlopCounterMode.
 """
 
 from __future__ import annotations
@@ -17,16 +23,19 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from transformers import IdeficsForVisionText2Text
 
 from evalkit.assets import TRAINED_MODEL, tokenizer_corpus
 from evalkit.batching import generate_all
 from evalkit.models.idefics import IdeficsAdapter
 from evalkit.models.offline import TinySize, build_tiny_idefics
-from evalkit.prompts.builder import Demo, build_prompt
+from evalkit.models.vision_cache import VisionFeatureCache
+from evalkit.prompts.builder import Demo, build_prompt, prompt_images
 from evalkit.registry import get_task
 from evalkit.shots.random_shots import RandomShots, draw_support
 from evalkit.synthetic.vqav2 import write_vqav2
@@ -35,14 +44,21 @@ from evalkit.synthetic.vqav2 import write_vqav2
 # cross-attention every 4 layers) with random weights; only meant for a GPU.
 IDEFICS_9B_SHAPE = TinySize(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
                             vision_embed_dim=1280, vision_layers=32, vision_heads=16, image_size=224, patch_size=14,
-                            perceiver_latents=64, vocab_size=512, use_resampler=True)
+                            vision_intermediate_size=5120, perceiver_latents=64, perceiver_depth=6,
+                            perceiver_heads=16, perceiver_head_dim=96, cross_layer_interval=4, vocab_size=512,
+                            use_resampler=True)
 
 
-# A mid-size random IDEFICS with IDEFICS-9B's balance of vision and language work: per 32-shot query
-# the 9B spends about as many FLOPs in its vision encoder (33 images x 257 tokens x 630M parameters)
-# as in its language model (~700 tokens x 7B). Here: 33 x 50 tokens x 10.6M vs ~700 x 25M.
+# A mid-size random IDEFICS with IDEFICS-9B's balance of vision and language work. FLOPs of one
+# 32-shot VQAv2 prompt (33 images, ~500 tokens), counted with torch's FlopCounterMode (the 9B shape
+# extrapolated from depth-1 and depth-2 copies): IDEFICS-9B 20.8 TF, vision encoder 51.5%, perceiver
+# 4.6%, language model with its cross-attention 43.9%; this model 0.07 TF, 49.1% / 7.9% / 43.0%.
+# Same layout as the 9B: perceiver resampler (here 50 patch tokens -> 16 latents, the 9B 257 -> 64),
+# a gated cross-attention block every 4th layer, vision MLP 4x its width.
 MID_9B_BALANCE = TinySize(hidden_size=512, intermediate_size=1376, num_hidden_layers=8, num_attention_heads=8,
-                          vision_embed_dim=384, vision_layers=6, vision_heads=6, image_size=112, patch_size=16)
+                          vision_embed_dim=384, vision_layers=6, vision_heads=6, image_size=112, patch_size=16,
+                          vision_intermediate_size=1536, use_resampler=True, perceiver_latents=16,
+                          perceiver_depth=2, perceiver_heads=8, perceiver_head_dim=48, cross_layer_interval=4)
 
 
 def vqav2_prompts(data: Path, queries: int, shots: int, support: int) -> tuple[list, object]:
@@ -95,47 +111,87 @@ def timed(function, *args) -> tuple[float, list[str]]:
     return time.perf_counter() - start, result
 
 
-def model_flops_per_token(adapter: IdeficsAdapter) -> float:
-    """2 x parameters: the usual forward estimate (attention over the context left out)."""
-    return 2.0 * sum(p.numel() for p in adapter.model.parameters())
+def encode_support_images(adapter: IdeficsAdapter, prompts: list) -> None:
+    """Empty the cache, then store every demo image of `prompts` but not the queries' own: the state
+    of a full run once its support set has been seen (2,048 support questions against 214k queries)."""
+    demos = {image.key: image for prompt in prompts for image in prompt_images(prompt)[:-1]}
+    adapter.vision_cache = VisionFeatureCache(adapter.vision_cache.limit_bytes)
+    if demos:
+        pixels = adapter.inputs.pixels(list(demos.values()))
+        adapter.vision_cache.features(list(demos), lambda keys: adapter.encode_images(torch.stack([pixels[k] for k in keys])))
+    adapter.vision_cache.hits = adapter.vision_cache.misses = 0
 
 
-def measure(name: str, checkpoint: Path, data: Path, args: argparse.Namespace) -> None:
+def hit_rate(cache: VisionFeatureCache) -> str:
+    return f"{100 * cache.hits / max(1, cache.hits + cache.misses):.0f}%"
+
+
+def prompt_flops(adapter: IdeficsAdapter, prompt: list) -> tuple[float, float]:
+    """FLOPs of one prompt's forward with pixels (torch's FlopCounterMode): in all, and in the vision
+    encoder and perceiver."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():  # not inference_mode: the counter's module hooks need autograd tensors
+        adapter.model(**adapter._encode([prompt]))
+    adapter._forget_image_states()
+    counts = counter.get_flop_counts()
+    vision = sum(sum(counts.get(f"IdeficsForVisionText2Text.model.{part}", {}).values())
+                 for part in ("vision_model", "perceiver_resampler"))
+    return counter.get_total_flops(), vision
+
+
+def utilisation(flops: float, seconds: float, peak_tflops: float) -> str:
+    return f"{100 * flops / seconds / (peak_tflops * 1e12):.1f}%"
+
+
+def measure(name: str, checkpoint: Path, data: Path, args: argparse.Namespace, answer_tokens: int | None = None) -> None:
+    """`answer_tokens` caps generation for random weights, which never write the stop string."""
     load = dict(dtype=args.dtype, device=args.device, attention=args.attention)
     cached = IdeficsAdapter.from_pretrained(str(checkpoint), **load)
     plain = IdeficsAdapter.from_pretrained(str(checkpoint), vision_cache_mb=0, **load)
     untouched = IdeficsForVisionText2Text.from_pretrained(str(checkpoint), dtype=plain.dtype).to(plain.device).eval()
     print(f"\n{name}: {cached.describe()['parameters'] / 1e6:.1f}M parameters, {cached.describe()['dtype']} on "
           f"{cached.describe()['device']}, attention {cached.describe()['attention']}, batch {args.batch_size}, "
-          f"workers {args.workers}, {args.queries} queries")
-    print("| shots | naive q/s | evalkit no cache q/s | evalkit q/s | evalkit / naive | cache gain | same answers |")
-    print("|---|---|---|---|---|---|---|")
+          f"workers {args.workers}, {args.queries} queries, support {args.support}"
+          + (f", answers cut at {answer_tokens} new tokens" if answer_tokens else ""))
+    print("cold: the cache starts empty and fills during this short run; warm: the demo images are already "
+          "encoded (a full run after its first pass over the support set), each query's own image is not")
+    print("| shots | vision FLOPs | naive q/s | no cache q/s | cold q/s | warm q/s | over naive (cold / warm) "
+          "| cache gain (cold / warm) | cache hits (cold / warm) | same answers |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for shots in args.shots:
         prompts, task = vqav2_prompts(data, args.queries, shots, args.support)
         settings, stops = task.generation, task.template("idefics").stop_strings
-        for adapter in (plain, cached):  # warm-up (first-call allocations), then a cold cache for the row
+        if answer_tokens:
+            settings = replace(settings, max_new_tokens=answer_tokens)
+        for adapter in (plain, cached):  # warm-up (first-call allocations)
             evalkit_generate(adapter, prompts[:2], settings, stops, args.batch_size, 0)
-        cached.vision_cache = type(cached.vision_cache)(cached.vision_cache.limit_bytes)
+        flops, vision_flops = prompt_flops(plain, prompts[0])
         naive_time, naive = ((0.0, None) if args.skip_naive else
                              timed(naive_loop, plain, untouched, prompts, settings, stops))
         plain_time, uncached = timed(evalkit_generate, plain, prompts, settings, stops, args.batch_size, args.workers)
-        fast_time, fast = timed(evalkit_generate, cached, prompts, settings, stops, args.batch_size, args.workers)
-        same = fast == uncached and (naive is None or naive == fast)
+        cached.vision_cache = VisionFeatureCache(cached.vision_cache.limit_bytes)
+        cold_time, cold = timed(evalkit_generate, cached, prompts, settings, stops, args.batch_size, args.workers)
+        cold_hits = hit_rate(cached.vision_cache)
+        encode_support_images(cached, prompts)
+        warm_time, warm = timed(evalkit_generate, cached, prompts, settings, stops, args.batch_size, args.workers)
+        same = cold == uncached == warm and (naive is None or naive == cold)
         rate = lambda seconds: len(prompts) / seconds if seconds else float("nan")  # noqa: E731
-        print(f"| {shots} | {rate(naive_time):.2f} | {rate(plain_time):.2f} | {rate(fast_time):.2f} | "
-              f"{naive_time / fast_time:.1f}x | {plain_time / fast_time:.1f}x | {'yes' if same else 'NO'} |")
-        if torch.cuda.is_available():
-            tokens = sum(len(cached.prepare([p]).input_ids[0]) for p in prompts)
-            achieved = model_flops_per_token(cached) * tokens / fast_time
-            peak = args.peak_tflops * 1e12
-            print(f"  prefill tokens {tokens}, model FLOPs utilisation (prefill estimate) {100 * achieved / peak:.1f}% "
-                  f"of {args.peak_tflops:.0f} TFLOP/s")
+        print(f"| {shots} | {100 * vision_flops / flops:.0f}% | {rate(naive_time):.2f} | {rate(plain_time):.2f} | "
+              f"{rate(cold_time):.2f} | {rate(warm_time):.2f} | "
+              f"{naive_time / cold_time:.1f}x / {naive_time / warm_time:.1f}x | "
+              f"{plain_time / cold_time:.1f}x / {plain_time / warm_time:.1f}x | "
+              f"{cold_hits} / {hit_rate(cached.vision_cache)} | {'yes' if same else 'NO'} |", flush=True)
+        if torch.cuda.is_available():  # prefill FLOPs (the first prompt's, times the prompts), decoding left out
+            demo_share = shots / (shots + 1) if shots else 0.0  # warm: only each query's own image is encoded
+            print(f"  model FLOPs utilisation (prefill FLOPs / time, of {args.peak_tflops:.0f} TFLOP/s): no cache "
+                  f"{utilisation(flops * len(prompts), plain_time, args.peak_tflops)}, warm "
+                  f"{utilisation((flops - vision_flops * demo_share) * len(prompts), warm_time, args.peak_tflops)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=32)
-    parser.add_argument("--shots", type=lambda s: [int(x) for x in s.split(",")], default=[0, 8, 32])
+    parser.add_argument("--shots", type=lambda s: [int(x) for x in s.split(",")], default=[0, 8, 16, 32])
     parser.add_argument("--support", type=int, default=128, help="support questions the demos are drawn from")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--workers", type=int, default=0)
@@ -143,6 +199,10 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--attention", default="auto")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--models", default="tiny,mid", help="which of tiny (embedded) and mid to measure")
+    parser.add_argument("--answer-tokens", type=int, default=2,
+                        help="new tokens per answer for random-weight models, which never stop by themselves: "
+                             "the trained model answers these prompts in 2 (a word and the newline)")
     parser.add_argument("--idefics-9b-shape", action="store_true", help="only the 9B-shaped random model (GPU)")
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak (H100 SXM: 989)")
     args = parser.parse_args()
@@ -152,11 +212,14 @@ def main() -> None:
         write_vqav2(data, seed=0, scale=0.2)
         if args.idefics_9b_shape:
             model = build_tiny_idefics(Path(folder) / "9b", tokenizer_corpus(), seed=0, size=IDEFICS_9B_SHAPE)
-            measure("IDEFICS-9B-shaped random model", model, data, args)
+            measure("IDEFICS-9B-shaped random model", model, data, args, args.answer_tokens)
             return
-        measure("offline tiny model (embedded, trained)", TRAINED_MODEL, data, args)
-        mid = build_tiny_idefics(Path(folder) / "mid", tokenizer_corpus(), seed=0, size=MID_9B_BALANCE)
-        measure("mid-size random IDEFICS (9B's vision/language balance)", mid, data, args)
+        if "tiny" in args.models:
+            measure("offline tiny model (embedded, trained)", TRAINED_MODEL, data, args)
+        if "mid" in args.models:
+            mid = build_tiny_idefics(Path(folder) / "mid", tokenizer_corpus(), seed=0, size=MID_9B_BALANCE)
+            measure("mid-size random IDEFICS (9B's layout and vision/language balance)", mid, data, args,
+                    args.answer_tokens)
 
 
 if __name__ == "__main__":

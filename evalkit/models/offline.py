@@ -40,6 +40,11 @@ class TinySize:
     # checkpoints; from random weights it first washes out the image signal, so the tiny model
     # cross-attends to the vision encoder's patch embeddings directly.
     use_resampler: bool = False
+    perceiver_depth: int = 1
+    perceiver_heads: int = 2
+    perceiver_head_dim: int = 32
+    cross_layer_interval: int = 1  # a gated cross-attention block every this many layers (IDEFICS-9B: 4)
+    vision_intermediate_size: int | None = None  # default: 2 x vision_embed_dim (ViT-H/14: 4 x)
 
 
 # A mid-size random IDEFICS for benchmarks (about 40M parameters): big enough that model time, not
@@ -78,7 +83,7 @@ def tiny_config(tokenizer, size: TinySize):
         intermediate_size=size.intermediate_size,
         num_hidden_layers=size.num_hidden_layers,
         num_attention_heads=size.num_attention_heads,
-        cross_layer_interval=1,
+        cross_layer_interval=size.cross_layer_interval,
         alpha_initializer=size.alpha_initializer,
         max_position_embeddings=2048,
         use_resampler=size.use_resampler,
@@ -89,16 +94,16 @@ def tiny_config(tokenizer, size: TinySize):
             "embed_dim": size.vision_embed_dim,
             "image_size": size.image_size,
             "patch_size": size.patch_size,
-            "intermediate_size": 2 * size.vision_embed_dim,
+            "intermediate_size": size.vision_intermediate_size or 2 * size.vision_embed_dim,
             "num_hidden_layers": size.vision_layers,
             "num_attention_heads": size.vision_heads,
         },
         perceiver_config={
             "use_resampler": size.use_resampler,
             "resampler_n_latents": size.perceiver_latents,
-            "resampler_depth": 1,
-            "resampler_n_heads": 2,
-            "resampler_head_dim": 32,
+            "resampler_depth": size.perceiver_depth,
+            "resampler_n_heads": size.perceiver_heads,
+            "resampler_head_dim": size.perceiver_head_dim,
         },
     )
 
