@@ -225,3 +225,42 @@ def test_stop_strings_are_matched_as_transformers_does_with_the_matcher_built_on
     assert model.generate(prompts, longer, list(reversed(stops)) + ["never seen"]) == expected
     assert model.generate(prompts, longer, stops) == expected
     assert len(built) == 2  # one per set of stop strings: the third call reused the first's matcher
+
+
+@pytest.fixture(scope="module")
+def released_layout_model(tmp_path_factory) -> Path:
+    """Random weights in the released checkpoints' layout: perceiver resampler on, a gated
+    cross-attention block every 2nd layer (IDEFICS-9B: every 4th)."""
+    from evalkit.assets import tokenizer_corpus
+    from evalkit.models.offline import TinySize, build_tiny_idefics
+
+    size = TinySize(num_hidden_layers=4, cross_layer_interval=2, use_resampler=True, perceiver_depth=2)
+    return build_tiny_idefics(tmp_path_factory.mktemp("released-layout"), tokenizer_corpus(), seed=1, size=size)
+
+
+def test_cached_perceiver_embeddings_give_the_pixel_path_logits_and_generations(prompts, images, released_layout_model):
+    cached = IdeficsAdapter.from_pretrained(str(released_layout_model), vision_cache_mb=64)
+    plain = IdeficsAdapter.from_pretrained(str(released_layout_model), vision_cache_mb=0)
+    assert len(cached.image_projections) == 2 * 2  # keys and values of the 2 cross-attention blocks
+    inputs = cached._encode(prompts)
+    assert "perceiver_embeddings" in inputs and inputs["perceiver_embeddings"].shape[2] == 8  # 8 latents per image
+    with torch.inference_mode():
+        logits_cached = cached.model(**inputs).logits
+        logits_plain = plain.model(**plain._encode(prompts)).logits
+    torch.testing.assert_close(logits_cached, logits_plain, rtol=0, atol=1e-5)
+    swapped = [[images[6] if not isinstance(s, str) else s for s in prompt] for prompt in prompts]
+    with torch.inference_mode():  # the images reach the logits: the equality above is not vacuous
+        assert not torch.allclose(plain.model(**plain._encode(swapped)).logits, logits_plain, atol=1e-3)
+    longer = GenerationSettings(max_new_tokens=8, num_beams=1, length_penalty=1.0)
+    assert cached.generate(prompts, longer, ["\n"]) == plain.generate(prompts, longer, ["\n"])
+
+
+def test_choice_scores_with_reused_prompt_equal_whole_sequences_in_the_released_layout(prompts, released_layout_model):
+    model = IdeficsAdapter.from_pretrained(str(released_layout_model), vision_cache_mb=64)
+    candidates = [" red", " blue square", " green triangle and more", " 2"]
+    fast = model.score_continuations(prompts[2], candidates, chunk_size=3)
+    slow = model.score_full_sequences(prompts[2], candidates)
+    assert [s.num_tokens for s in fast] == [s.num_tokens for s in slow]
+    for cached, full in zip(fast, slow):
+        assert cached.total == pytest.approx(full.total, abs=1e-4)
+    assert len({round(s.total, 3) for s in fast}) == len(candidates)

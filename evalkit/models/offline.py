@@ -109,8 +109,9 @@ def tiny_config(tokenizer, size: TinySize):
 
 
 def build_tiny_idefics(output_dir: Path, corpus: Iterable[str], seed: int = 0,
-                       size: TinySize = TinySize()) -> Path:
-    """Train the tokenizer, initialise the model from `seed`, and `save_pretrained` both."""
+                       size: TinySize = TinySize(), dtype: torch.dtype | None = None) -> Path:
+    """Train the tokenizer, initialise the model from `seed` (saved in `dtype`, default float32),
+    and `save_pretrained` both."""
     from transformers import IdeficsForVisionText2Text, IdeficsProcessor
     from transformers.models.idefics.image_processing_pil_idefics import IdeficsImageProcessorPil
 
@@ -119,6 +120,8 @@ def build_tiny_idefics(output_dir: Path, corpus: Iterable[str], seed: int = 0,
     processor = IdeficsProcessor(image_processor, tokenizer, image_size=size.image_size)
     torch.manual_seed(seed)
     model = IdeficsForVisionText2Text(tiny_config(tokenizer, size))
+    if dtype is not None:
+        model = model.to(dtype)
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output_dir)
     processor.save_pretrained(output_dir)
