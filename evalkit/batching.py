@@ -1,5 +1,6 @@
-"""Batched generation: batches of similar-length prompts, inputs prepared ahead of the model in
-DataLoader workers, and the batch size halved when the accelerator runs out of memory."""
+"""Batched inference: batches of similar-length prompts, inputs prepared ahead of the model in
+DataLoader workers (for generation and for choice scoring), and the generation batch size halved
+when the accelerator runs out of memory."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, Callable, Collection, Iterator, Sequence
 import torch
 
 from evalkit.errors import EvalkitError
-from evalkit.models.base import ModelAdapter
+from evalkit.models.base import ContinuationScore, ModelAdapter
 from evalkit.prompts.builder import prompt_images, prompt_text
 from evalkit.taskspec import GenerationSettings
 from evalkit.types import Prompt
@@ -84,6 +85,16 @@ def _as_is(item: Any) -> Any:
     return item
 
 
+def prepared_batches(adapter: Any, prompts: Sequence[Prompt], batches: list[list[int]],
+                     workers: int) -> Iterator[tuple[list[int], Any]]:
+    """Each batch's indices with its prepared inputs, made `workers` DataLoader processes ahead of
+    the model (in this process when 0)."""
+    dataset = _PreparedBatches(adapter, prompts, batches)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers,
+                                         collate_fn=_as_is, prefetch_factor=2 if workers else None)
+    yield from loader
+
+
 def _batches(adapter: Any, prompts: Sequence[Prompt], indices: list[int], batch_size: int, settings: GenerationSettings,
              stop_strings: Sequence[str], workers: int) -> Iterator[tuple[list[int], list[str]]]:
     batches = [[indices[i] for i in batch] for batch in
@@ -92,11 +103,31 @@ def _batches(adapter: Any, prompts: Sequence[Prompt], indices: list[int], batch_
         for batch in batches:
             yield batch, adapter.generate([prompts[i] for i in batch], settings, stop_strings)
         return
-    dataset = _PreparedBatches(adapter, prompts, batches)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers,
-                                         collate_fn=_as_is, prefetch_factor=2 if workers else None)
-    for batch, prepared in loader:
+    for batch, prepared in prepared_batches(adapter, prompts, batches, workers):
         yield batch, adapter.generate_prepared(prepared, settings, stop_strings)
+
+
+def score_all(adapter: Any, prompts: Sequence[Prompt], indices: Sequence[int],
+              continuations: Callable[[int], list[str]], record_every: int,
+              on_batch: Callable[[list[int], list[list[ContinuationScore]]], None], workers: int = 0) -> None:
+    """Score `continuations(i)` after each prompt i of `indices`, one prompt at a time (each prompt's
+    keys/values serve all its candidates), the next prompts' inputs prepared ahead; `on_batch` gets
+    the finished indices and their scores every `record_every` prompts."""
+    if hasattr(adapter, "score_prepared"):
+        scored = ((batch[0], adapter.score_prepared(prepared, prompts[batch[0]], continuations(batch[0])))
+                  for batch, prepared in prepared_batches(adapter, prompts, [[i] for i in indices], workers))
+    else:
+        scored = ((i, adapter.score_continuations(prompts[i], continuations(i))) for i in indices)
+    done: list[int] = []
+    results: list[list[ContinuationScore]] = []
+    for index, scores in scored:
+        done.append(index)
+        results.append(scores)
+        if len(done) == record_every:
+            on_batch(done, results)
+            done, results = [], []
+    if done:
+        on_batch(done, results)
 
 
 def generate_all(adapter: ModelAdapter, prompts: Sequence[Prompt], batch_size: int,

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 from tqdm.auto import tqdm
 
 from evalkit import __version__
-from evalkit.batching import generate_all, length_order
+from evalkit.batching import generate_all, length_order, score_all
 from evalkit.data.skips import Skips
 from evalkit.distributed import Processes
 from evalkit.environment import describe_environment
@@ -202,14 +202,16 @@ class Run:
               indices: Sequence[int], record: Callable[[list[int], list[Any]], None]) -> None:
         """Each query's choices scored by the log-likelihood of their answer text after the prompt."""
         use_mean = (self.config.normalization or task.score_normalization) == "mean"
-        for start in range(0, len(indices), self.config.batch_size):
-            chunk = indices[start:start + self.config.batch_size]
-            scores = []
-            for index in chunk:
-                choices = list(dict.fromkeys(queries[index].meta["choices"]))
-                scored = adapter.score_continuations(prompts[index], [render_continuation(template, c) for c in choices])
-                scores.append({c: (s.mean if use_mean else s.total) for c, s in zip(choices, scored)})
-            record(list(chunk), scores)
+
+        def choices(index: int) -> list[str]:
+            return list(dict.fromkeys(queries[index].meta["choices"]))
+
+        def record_scores(done: list[int], scored: list[list]) -> None:
+            record(done, [{c: (s.mean if use_mean else s.total) for c, s in zip(choices(i), scores)}
+                          for i, scores in zip(done, scored)])
+
+        score_all(adapter, prompts, indices, lambda i: [render_continuation(template, c) for c in choices(i)],
+                  self.config.batch_size, record_scores, workers=self._workers())
 
     def _workers(self) -> int:
         if self.config.workers is not None:

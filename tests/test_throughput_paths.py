@@ -264,3 +264,18 @@ def test_choice_scores_with_reused_prompt_equal_whole_sequences_in_the_released_
     for cached, full in zip(fast, slow):
         assert cached.total == pytest.approx(full.total, abs=1e-4)
     assert len({round(s.total, 3) for s in fast}) == len(candidates)
+
+
+def test_choice_scoring_with_prepared_inputs_ahead_gives_the_plain_scores(synthetic_data, tmp_path):
+    def run(output: Path, *extra: str) -> list[dict]:
+        assert main(["run", "--model", str(TRAINED_MODEL), "--tasks", "fairface-race", "--shots", "0,2",
+                     "--limit", "6", "--data-dir", str(synthetic_data), "--output", str(output), "--no-progress",
+                     *extra]) == 0
+        return [json.loads(line) for line in (output / "samples.jsonl").read_text().splitlines()]
+
+    reference = run(tmp_path / "plain", "--batch-size", "1", "--vision-cache-mb", "0")
+    ahead = run(tmp_path / "ahead", "--batch-size", "4", "--workers", "2")
+    assert ahead == reference and len(reference) == 12
+    assert len({json.dumps(sample["generation"]) for sample in reference}) == 12  # choice scores differ by query
+    runtime = json.loads((tmp_path / "ahead" / "runtime.json").read_text())
+    assert runtime["vision_cache"]["hits"] > 0

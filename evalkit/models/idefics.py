@@ -174,7 +174,13 @@ class IdeficsAdapter:
                             chunk_size: int = 256) -> list[ContinuationScore]:
         """Log-probabilities of each continuation after `prompt`: the prompt (text and images) is
         encoded once; its keys/values serve every candidate, `chunk_size` candidates per forward."""
-        inputs = self._encode([prompt])
+        return self.score_prepared(self.prepare([prompt], self.cached_image_keys() or ()), prompt, continuations,
+                                   chunk_size)
+
+    def score_prepared(self, batch: PreparedBatch, prompt: Prompt, continuations: Sequence[str],
+                       chunk_size: int = 256) -> list[ContinuationScore]:
+        """`score_continuations` with the prompt's inputs already prepared (a batch of that one prompt)."""
+        inputs = self.model_inputs(batch)
         with torch.inference_mode():
             encoded = self.model(**inputs, use_cache=True)
             first = torch.log_softmax(encoded.logits[0, -1].float(), dim=-1)
