@@ -35,7 +35,8 @@ def length_order(prompts: Sequence[Prompt]) -> list[int]:
 
 @dataclass
 class BatchingReport:
-    """What the batching did, for results.json."""
+    """What the batching did, for results.json. `batch_size` counts prompts per generate call, or
+    choices per forward when scoring choices."""
 
     batch_size: int
     workers: int
@@ -109,25 +110,49 @@ def _batches(adapter: Any, prompts: Sequence[Prompt], indices: list[int], batch_
 
 def score_all(adapter: Any, prompts: Sequence[Prompt], indices: Sequence[int],
               continuations: Callable[[int], list[str]], record_every: int,
-              on_batch: Callable[[list[int], list[list[ContinuationScore]]], None], workers: int = 0) -> None:
+              on_batch: Callable[[list[int], list[list[ContinuationScore]]], None], workers: int = 0) -> BatchingReport:
     """Score `continuations(i)` after each prompt i of `indices`, one prompt at a time (each prompt's
     keys/values serve all its candidates), the next prompts' inputs prepared ahead; `on_batch` gets
-    the finished indices and their scores every `record_every` prompts."""
-    if hasattr(adapter, "score_prepared"):
-        scored = ((batch[0], adapter.score_prepared(prepared, prompts[batch[0]], continuations(batch[0])))
-                  for batch, prepared in prepared_batches(adapter, prompts, [[i] for i in indices], workers))
-    else:
-        scored = ((i, adapter.score_continuations(prompts[i], continuations(i))) for i in indices)
+    the finished indices and their scores every `record_every` prompts. On out-of-memory the
+    candidates scored per forward are halved for what is left (recorded in the report)."""
+    report = BatchingReport(adapter.choices_per_forward, workers)
     done: list[int] = []
     results: list[list[ContinuationScore]] = []
-    for index, scores in scored:
+    for number, (index, prepared) in enumerate(_each_prepared(adapter, prompts, indices, workers)):
+        results.append(_score_backing_off(adapter, prompts[index], prepared, continuations(index), report, number))
         done.append(index)
-        results.append(scores)
         if len(done) == record_every:
             on_batch(done, results)
             done, results = [], []
     if done:
         on_batch(done, results)
+    return report
+
+
+def _each_prepared(adapter: Any, prompts: Sequence[Prompt], indices: Sequence[int],
+                   workers: int) -> Iterator[tuple[int, Any]]:
+    """(index, prepared inputs of that one prompt, or None for an adapter that takes whole prompts)."""
+    if not hasattr(adapter, "score_prepared"):
+        yield from ((index, None) for index in indices)
+        return
+    for batch, prepared in prepared_batches(adapter, prompts, [[i] for i in indices], workers):
+        yield batch[0], prepared
+
+
+def _score_backing_off(adapter: Any, prompt: Prompt, prepared: Any, continuations: list[str],
+                       report: BatchingReport, after_prompts: int) -> list[ContinuationScore]:
+    while True:
+        size = report.final_batch_size
+        try:
+            if prepared is None:
+                return adapter.score_continuations(prompt, continuations, chunk_size=size)
+            return adapter.score_prepared(prepared, prompt, continuations, chunk_size=size)
+        except OUT_OF_MEMORY:
+            if size == 1:
+                raise EvalkitError("out of memory scoring one choice after one prompt; use a smaller --dtype, "
+                                   "--device-map auto or a bigger GPU", field="--batch-size") from None
+            _release_memory()
+            report.backoffs.append({"from": size, "to": size // 2, "after_prompts": after_prompts})
 
 
 def generate_all(adapter: ModelAdapter, prompts: Sequence[Prompt], batch_size: int,

@@ -199,8 +199,9 @@ class Run:
         return draw_support(pool, support_size, seed)
 
     def _rank(self, adapter: ModelAdapter, task: TaskSpec, template, prompts: Sequence, queries: Sequence[Example],
-              indices: Sequence[int], record: Callable[[list[int], list[Any]], None]) -> None:
-        """Each query's choices scored by the log-likelihood of their answer text after the prompt."""
+              indices: Sequence[int], record: Callable[[list[int], list[Any]], None]) -> list[dict]:
+        """Each query's choices scored by the log-likelihood of their answer text after the prompt;
+        returns the out-of-memory back-offs."""
         use_mean = (self.config.normalization or task.score_normalization) == "mean"
 
         def choices(index: int) -> list[str]:
@@ -210,8 +211,9 @@ class Run:
             record(done, [{c: (s.mean if use_mean else s.total) for c, s in zip(choices(i), scores)}
                           for i, scores in zip(done, scored)])
 
-        score_all(adapter, prompts, indices, lambda i: [render_continuation(template, c) for c in choices(i)],
-                  self.config.batch_size, record_scores, workers=self._workers())
+        report = score_all(adapter, prompts, indices, lambda i: [render_continuation(template, c) for c in choices(i)],
+                           self.config.batch_size, record_scores, workers=self._workers())
+        return [{"unit": "choices per forward", **backoff} for backoff in report.backoffs]
 
     def _workers(self) -> int:
         if self.config.workers is not None:
@@ -237,11 +239,12 @@ class Run:
             bar.update(len(indices))
 
         if task.mode == "rank":
-            self._rank(adapter, task, template, prompts, queries, mine, record)
+            backoffs = self._rank(adapter, task, template, prompts, queries, mine, record)
         else:
             report = generate_all(adapter, prompts, self.config.batch_size, settings, template.stop_strings,
                                   record, workers=self._workers(), indices=mine)
-            self.runtime["batch_size_backoffs"] += [{"setting": setting, **b} for b in report.backoffs]
+            backoffs = [{"unit": "prompts per batch", **backoff} for backoff in report.backoffs]
+        self.runtime["batch_size_backoffs"] += [{"setting": setting, **backoff} for backoff in backoffs]
         bar.close()
         self.runtime["resumed_outputs"] += len(done) if self.processes.is_main else 0
         self.runtime["computed_outputs"] += len(mine)

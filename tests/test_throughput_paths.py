@@ -279,3 +279,58 @@ def test_choice_scoring_with_prepared_inputs_ahead_gives_the_plain_scores(synthe
     assert len({json.dumps(sample["generation"]) for sample in reference}) == 12  # choice scores differ by query
     runtime = json.loads((tmp_path / "ahead" / "runtime.json").read_text())
     assert runtime["vision_cache"]["hits"] > 0
+
+
+class ScoringRunsOutOfMemory:
+    """Wraps an adapter; scoring more than `fits` choices in one forward raises out-of-memory."""
+
+    choices_per_forward = 8
+
+    def __init__(self, inner: IdeficsAdapter, fits: int):
+        self.inner, self.fits, self.sizes = inner, fits, []
+
+    def score_continuations(self, prompt, continuations, chunk_size=None):
+        self.sizes.append(chunk_size)
+        if min(chunk_size, len(continuations)) > self.fits:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.inner.score_continuations(prompt, continuations, chunk_size=chunk_size)
+
+
+def test_out_of_memory_while_scoring_halves_the_choices_per_forward_and_keeps_every_score(prompts):
+    from evalkit.batching import score_all
+
+    choices = [" red", " blue", " green", " yellow", " purple"]
+    model = ScoringRunsOutOfMemory(adapter(0), fits=2)
+    recorded: dict[int, list] = {}
+    report = score_all(model, prompts, [0, 1, 2, 3], lambda i: choices, 3, lambda i, s: recorded.update(zip(i, s)))
+    assert report.backoffs == [{"from": 8, "to": 4, "after_prompts": 0}, {"from": 4, "to": 2, "after_prompts": 0}]
+    assert model.sizes == [8, 4, 2, 2, 2, 2]  # the first prompt retried twice, the others at 2 from the start
+    expected = [adapter(0).score_continuations(prompt, choices) for prompt in prompts]
+    assert [[round(s.total, 4) for s in recorded[i]] for i in range(4)] == \
+        [[round(s.total, 4) for s in scores] for scores in expected]
+
+
+def test_scoring_back_off_is_recorded_in_the_results_and_keeps_the_scores(synthetic_data, tmp_path, monkeypatch):
+    def run(output: Path) -> list[dict]:
+        assert main(["run", "--model", str(TRAINED_MODEL), "--tasks", "fairface-race", "--shots", "0", "--limit", "4",
+                     "--data-dir", str(synthetic_data), "--output", str(output), "--no-progress"]) == 0
+        return [json.loads(line) for line in (output / "samples.jsonl").read_text().splitlines()]
+
+    reference = run(tmp_path / "plain")
+    original = IdeficsAdapter.score_prepared
+
+    def runs_out_of_memory(self, batch, prompt, continuations, chunk_size=None):
+        if chunk_size > 2:  # 7 choices: more than 2 per forward does not fit
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return original(self, batch, prompt, continuations, chunk_size)
+
+    monkeypatch.setattr(IdeficsAdapter, "choices_per_forward", 8)
+    monkeypatch.setattr(IdeficsAdapter, "score_prepared", runs_out_of_memory)
+    backed_off = run(tmp_path / "backed-off")
+    assert [s["prediction"] for s in backed_off] == [s["prediction"] for s in reference]
+    for ours, plain in zip(backed_off, reference):  # fewer choices per forward: float32 rounding only
+        assert ours["generation"] == pytest.approx(plain["generation"], abs=1e-4)
+    results = json.loads((tmp_path / "backed-off" / "results.json").read_text())
+    assert results["inference"]["batch_size_backoffs"] == [
+        {"setting": "fairface-race_0shot_seed42", "unit": "choices per forward", "from": 8, "to": 4, "after_prompts": 0},
+        {"setting": "fairface-race_0shot_seed42", "unit": "choices per forward", "from": 4, "to": 2, "after_prompts": 0}]

@@ -30,10 +30,12 @@ class ModelAdapter(Protocol):
 
     capabilities: Capabilities
     default_prompt_format: str
+    choices_per_forward: int  # candidates scored in one forward; halved on out-of-memory
 
     def generate(self, prompts: Sequence[Prompt], settings: GenerationSettings,
                  stop_strings: Sequence[str]) -> list[str]: ...
 
-    def score_continuations(self, prompt: Prompt, continuations: Sequence[str]) -> list[ContinuationScore]: ...
+    def score_continuations(self, prompt: Prompt, continuations: Sequence[str],
+                            chunk_size: int | None = None) -> list[ContinuationScore]: ...
 
     def describe(self) -> dict[str, Any]: ...

@@ -40,6 +40,7 @@ class IdeficsAdapter:
     """
 
     capabilities = Capabilities(generation=True, scoring=True, max_images=None)
+    choices_per_forward = 256  # candidates scored in one forward after a prompt's cache
     vision_chunk = 64  # images per vision-encoder forward when filling the cache
 
     def __init__(self, model: Any, processor: Any, name: str, dtype: torch.dtype, device: torch.device,
@@ -161,35 +162,39 @@ class IdeficsAdapter:
         stop_ids = [self.tokenizer.eos_token_id]
         if self.end_of_utterance_id is not None:
             stop_ids.append(self.end_of_utterance_id)
-        texts = generate_texts(self.model, self.tokenizer, inputs, settings, stop_strings, self.image_token_ids,
-                               stop_ids)
-        self._forget_image_states()
-        return texts
+        try:
+            return generate_texts(self.model, self.tokenizer, inputs, settings, stop_strings, self.image_token_ids,
+                                  stop_ids)
+        finally:  # also after out-of-memory: the retry must not find the old image states held
+            self._forget_image_states()
 
     def continuation_ids(self, prompt: Prompt, continuations: Sequence[str]) -> list[list[int]]:
         tail = prompt[-1].strip(" ") if prompt and isinstance(prompt[-1], str) else ""
         return continuation_ids(self.tokenizer, tail, continuations)
 
     def score_continuations(self, prompt: Prompt, continuations: Sequence[str],
-                            chunk_size: int = 256) -> list[ContinuationScore]:
+                            chunk_size: int | None = None) -> list[ContinuationScore]:
         """Log-probabilities of each continuation after `prompt`: the prompt (text and images) is
         encoded once; its keys/values serve every candidate, `chunk_size` candidates per forward."""
         return self.score_prepared(self.prepare([prompt], self.cached_image_keys() or ()), prompt, continuations,
                                    chunk_size)
 
     def score_prepared(self, batch: PreparedBatch, prompt: Prompt, continuations: Sequence[str],
-                       chunk_size: int = 256) -> list[ContinuationScore]:
+                       chunk_size: int | None = None) -> list[ContinuationScore]:
         """`score_continuations` with the prompt's inputs already prepared (a batch of that one prompt)."""
         inputs = self.model_inputs(batch)
-        with torch.inference_mode():
-            encoded = self.model(**inputs, use_cache=True)
-            first = torch.log_softmax(encoded.logits[0, -1].float(), dim=-1)
-            candidates = self.continuation_ids(prompt, continuations)
-            scores: list[ContinuationScore] = []
-            for start in range(0, len(candidates), chunk_size):
-                chunk = candidates[start:start + chunk_size]
-                scores.extend(self._score_chunk(encoded, inputs, first, chunk))
-        self._forget_image_states()
+        chunk_size = chunk_size or self.choices_per_forward
+        try:
+            with torch.inference_mode():
+                encoded = self.model(**inputs, use_cache=True)
+                first = torch.log_softmax(encoded.logits[0, -1].float(), dim=-1)
+                candidates = self.continuation_ids(prompt, continuations)
+                scores: list[ContinuationScore] = []
+                for start in range(0, len(candidates), chunk_size):
+                    chunk = candidates[start:start + chunk_size]
+                    scores.extend(self._score_chunk(encoded, inputs, first, chunk))
+        finally:
+            self._forget_image_states()
         return scores
 
     def _forget_image_states(self) -> None:

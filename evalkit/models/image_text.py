@@ -35,6 +35,7 @@ class ImageTextAdapter:
     """Batched generation and KV-cached continuation scoring through a processor."""
 
     capabilities = Capabilities(generation=True, scoring=True, max_images=None)
+    choices_per_forward = 64  # candidates scored in one forward after a prompt's cache
 
     def __init__(self, model: Any, processor: Any, name: str, dtype: torch.dtype, device: torch.device):
         self.model = model
@@ -143,10 +144,11 @@ class ImageTextAdapter:
         return continuation_ids(self.tokenizer, text.rsplit(self.image_token, 1)[-1], added)
 
     def score_continuations(self, prompt: Prompt, continuations: Sequence[str],
-                            chunk_size: int = 64) -> list[ContinuationScore]:
+                            chunk_size: int | None = None) -> list[ContinuationScore]:
         """Log-probabilities of each continuation after `prompt`: the prompt (text and images) is
         encoded once; its keys/values serve every candidate, `chunk_size` candidates per forward."""
         inputs = self._encode_prompts([prompt])
+        chunk_size = chunk_size or self.choices_per_forward
         candidates = self.continuation_ids(prompt, continuations)
         scores: list[ContinuationScore] = []
         with torch.inference_mode():
