@@ -1,6 +1,6 @@
 """Batched inference: batches of similar-length prompts, inputs prepared ahead of the model in
-DataLoader workers (for generation and for choice scoring), and the generation batch size halved
-when the accelerator runs out of memory."""
+DataLoader workers (for generation and for choice scoring), and the batch size (choices per forward
+when scoring) halved when the accelerator runs out of memory."""
 
 from __future__ import annotations
 
