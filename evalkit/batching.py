@@ -148,11 +148,7 @@ def _score_backing_off(adapter: Any, prompt: Prompt, prepared: Any, continuation
                 return adapter.score_continuations(prompt, continuations, chunk_size=size)
             return adapter.score_prepared(prepared, prompt, continuations, chunk_size=size)
         except OUT_OF_MEMORY:
-            if size == 1:
-                raise EvalkitError("out of memory scoring one choice after one prompt; use a smaller --dtype, "
-                                   "--device-map auto or a bigger GPU", field="--batch-size") from None
-            _release_memory()
-            report.backoffs.append({"from": size, "to": size // 2, "after_prompts": after_prompts})
+            _back_off(report, size, after_prompts, "scoring one choice after one prompt")
 
 
 def generate_all(adapter: ModelAdapter, prompts: Sequence[Prompt], batch_size: int,
@@ -173,16 +169,18 @@ def generate_all(adapter: ModelAdapter, prompts: Sequence[Prompt], batch_size: i
                 done.update(batch)
             return report
         except OUT_OF_MEMORY:
-            if size == 1:
-                raise EvalkitError("out of memory with a batch of one prompt; use a smaller --dtype, "
-                                   "--device-map auto or a bigger GPU", field="--batch-size") from None
-            _release_memory()
-            report.backoffs.append({"from": size, "to": size // 2, "after_prompts": total - len(remaining) + len(done)})
-            size //= 2
+            size = _back_off(report, size, total - len(remaining) + len(done), "a batch of one prompt")
             remaining = [i for i in remaining if i not in done]
     return report
 
 
-def _release_memory() -> None:
+def _back_off(report: BatchingReport, size: int, after_prompts: int, smallest: str) -> int:
+    """After out-of-memory at `size`: record the halving and return the new size; at size 1
+    (`smallest` says what that is) there is nothing left to halve, so it is an error."""
+    if size == 1:
+        raise EvalkitError(f"out of memory with {smallest}; use a smaller --dtype, --device-map auto or a "
+                           "bigger GPU", field="--batch-size") from None
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+    report.backoffs.append({"from": size, "to": size // 2, "after_prompts": after_prompts})
+    return size // 2
