@@ -334,3 +334,14 @@ def test_scoring_back_off_is_recorded_in_the_results_and_keeps_the_scores(synthe
     assert results["inference"]["batch_size_backoffs"] == [
         {"setting": "fairface-race_0shot_seed42", "unit": "choices per forward", "from": 8, "to": 4, "after_prompts": 0},
         {"setting": "fairface-race_0shot_seed42", "unit": "choices per forward", "from": 4, "to": 2, "after_prompts": 0}]
+
+
+def test_out_of_memory_with_nothing_left_to_halve_is_a_one_line_error(prompts):
+    from evalkit.batching import score_all
+    from evalkit.errors import EvalkitError
+
+    with pytest.raises(EvalkitError, match="out of memory with a batch of one prompt; use a smaller --dtype"):
+        generate_all(RunsOutOfMemory(adapter(0), fits=0), prompts, 2, SETTINGS, ["\n"], lambda i, t: None)
+    with pytest.raises(EvalkitError, match="out of memory with scoring one choice after one prompt"):
+        score_all(ScoringRunsOutOfMemory(adapter(0), fits=0), prompts, [0], lambda i: [" red", " blue"], 1,
+                  lambda i, s: None)
