@@ -102,8 +102,17 @@ class IdeficsAdapter:
         images must then come with their pixels)."""
         return self.vision_cache.keys() if self.vision_cache.enabled else None
 
+    def _prepare_here(self, prompts: Sequence[Prompt]) -> PreparedBatch:
+        """`prepare` in this process, without the pixels of images whose features are cached."""
+        return self.prepare(prompts, self.cached_image_keys() or ())
+
     def _encode(self, prompts: Sequence[Prompt]) -> dict[str, torch.Tensor]:
-        return self.model_inputs(self.prepare(prompts, self.cached_image_keys() or ()))
+        return self.model_inputs(self._prepare_here(prompts))
+
+    @property
+    def _features_keyword(self) -> str:
+        """The forward's keyword for precomputed image features: after the perceiver when there is one."""
+        return "perceiver_embeddings" if self.model.config.use_resampler else "image_encoder_embeddings"
 
     def model_inputs(self, batch: PreparedBatch) -> dict[str, torch.Tensor]:
         """The model's keyword arguments: token ids, masks and either image features or pixels."""
@@ -113,8 +122,7 @@ class IdeficsAdapter:
         if not self.vision_cache.enabled:
             inputs["pixel_values"] = batch.pixel_values(self.inputs.default_image_dims).to(self.device, self.dtype)
             return inputs
-        image_key = "perceiver_embeddings" if self.model.config.use_resampler else "image_encoder_embeddings"
-        inputs[image_key] = self._image_features(batch)
+        inputs[self._features_keyword] = self._image_features(batch)
         return inputs
 
     def _image_features(self, batch: PreparedBatch) -> torch.Tensor:
@@ -154,7 +162,7 @@ class IdeficsAdapter:
 
     def generate(self, prompts: Sequence[Prompt], settings: GenerationSettings,
                  stop_strings: Sequence[str]) -> list[str]:
-        return self.generate_prepared(self.prepare(prompts, self.cached_image_keys() or ()), settings, stop_strings)
+        return self.generate_prepared(self._prepare_here(prompts), settings, stop_strings)
 
     def generate_prepared(self, batch: PreparedBatch, settings: GenerationSettings,
                           stop_strings: Sequence[str]) -> list[str]:
@@ -176,8 +184,7 @@ class IdeficsAdapter:
                             chunk_size: int | None = None) -> list[ContinuationScore]:
         """Log-probabilities of each continuation after `prompt`: the prompt (text and images) is
         encoded once; its keys/values serve every candidate, `chunk_size` candidates per forward."""
-        return self.score_prepared(self.prepare([prompt], self.cached_image_keys() or ()), prompt, continuations,
-                                   chunk_size)
+        return self.score_prepared(self._prepare_here([prompt]), prompt, continuations, chunk_size)
 
     def score_prepared(self, batch: PreparedBatch, prompt: Prompt, continuations: Sequence[str],
                        chunk_size: int | None = None) -> list[ContinuationScore]:
@@ -216,7 +223,6 @@ class IdeficsAdapter:
         if attended.numel() == 0:  # a prompt with no image before its end: every image is masked anyway
             attended = torch.zeros(1, dtype=torch.long, device=self.device)
         images = encoded.image_hidden_states[:, attended].expand(size, -1, -1, -1).contiguous()
-        image_key = "perceiver_embeddings" if self.model.config.use_resampler else "image_encoder_embeddings"
         output = self.model(
             input_ids=ids,
             attention_mask=torch.cat([inputs["attention_mask"].expand(size, -1), real], dim=1),
@@ -224,7 +230,7 @@ class IdeficsAdapter:
             past_key_values=cache,
             image_attention_mask=last_row[:, :, attended].expand(size, length, -1),
             use_cache=True,
-            **{image_key: images},
+            **{self._features_keyword: images},
         )
         return chunk_scores(first, torch.log_softmax(output.logits.float(), dim=-1), chunk)
 
