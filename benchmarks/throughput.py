@@ -74,15 +74,21 @@ def vqav2_prompts(data: Path, queries: int, shots: int, support: int) -> tuple[l
     return prompts, task
 
 
+def processor_inputs(adapter: IdeficsAdapter, prompt: list) -> dict[str, torch.Tensor]:
+    """One prompt as transformers' processor writes it: token ids, masks and every image's pixels."""
+    inputs = adapter.processor(text=[[s if isinstance(s, str) else s.load() for s in prompt]], return_tensors="pt",
+                               add_end_of_utterance_token=False)
+    inputs = {key: value.to(adapter.device) for key, value in inputs.items()}
+    inputs["pixel_values"] = inputs["pixel_values"].to(adapter.dtype)
+    return inputs
+
+
 def naive_loop(adapter: IdeficsAdapter, model, prompts: list, settings, stop_strings) -> list[str]:
     """One query at a time with transformers' own model (`model`): the processor decodes and
     preprocesses every image, the model encodes them and re-projects them at every new token."""
     outputs = []
     for prompt in prompts:
-        inputs = adapter.processor(text=[[s if isinstance(s, str) else s.load() for s in prompt]], return_tensors="pt",
-                                   add_end_of_utterance_token=False)
-        inputs = {key: value.to(adapter.device) for key, value in inputs.items()}
-        inputs["pixel_values"] = inputs["pixel_values"].to(adapter.dtype)
+        inputs = processor_inputs(adapter, prompt)
         with torch.inference_mode():
             output = model.generate(
                 **inputs, max_new_tokens=settings.max_new_tokens, num_beams=1, do_sample=False,
@@ -126,13 +132,12 @@ def hit_rate(cache: VisionFeatureCache) -> str:
     return f"{100 * cache.hits / max(1, cache.hits + cache.misses):.0f}%"
 
 
-def prompt_flops(adapter: IdeficsAdapter, prompt: list) -> tuple[float, float]:
-    """FLOPs of one prompt's forward with pixels (torch's FlopCounterMode): in all, and in the vision
-    encoder and perceiver."""
+def prompt_flops(adapter: IdeficsAdapter, model, prompt: list) -> tuple[float, float]:
+    """FLOPs of one prompt's forward with pixels in transformers' own model (torch's FlopCounterMode):
+    in all, and in the vision encoder and perceiver."""
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():  # not inference_mode: the counter's module hooks need autograd tensors
-        adapter.model(**adapter._encode([prompt]))
-    adapter._forget_image_states()
+        model(**processor_inputs(adapter, prompt))
     counts = counter.get_flop_counts()
     vision = sum(sum(counts.get(f"IdeficsForVisionText2Text.model.{part}", {}).values())
                  for part in ("vision_model", "perceiver_resampler"))
@@ -165,7 +170,7 @@ def measure(name: str, checkpoint: Path, data: Path, args: argparse.Namespace, a
             settings = replace(settings, max_new_tokens=answer_tokens)
         for adapter in (plain, cached):  # warm-up (first-call allocations)
             evalkit_generate(adapter, prompts[:2], settings, stops, args.batch_size, 0)
-        flops, vision_flops = prompt_flops(plain, prompts[0])
+        flops, vision_flops = prompt_flops(plain, untouched, prompts[0])
         naive_time, naive = ((0.0, None) if args.skip_naive else
                              timed(naive_loop, plain, untouched, prompts, settings, stops))
         plain_time, uncached = timed(evalkit_generate, plain, prompts, settings, stops, args.batch_size, args.workers)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import random
 from pathlib import Path
 
 import pytest
 
 from evalkit.assets import ensure_data, tokenizer_corpus
-from evalkit.models.offline import build_tiny_idefics
+from evalkit.models.offline import TinySize, build_tiny_idefics
+from evalkit.synthetic.scenes import random_scene
 from evalkit.synthetic.vqav2 import write_vqav2
+from evalkit.types import FileImage
 
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
@@ -17,6 +20,27 @@ logging.getLogger("transformers").setLevel(logging.ERROR)
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     return build_tiny_idefics(tmp_path_factory.mktemp("models") / "idefics-tiny", tokenizer_corpus(), seed=0)
+
+
+@pytest.fixture(scope="session")
+def images(tmp_path_factory) -> list[FileImage]:
+    """Seven synthetic scenes (PNG files) for prompts built by hand."""
+    folder = tmp_path_factory.mktemp("images")
+    rng = random.Random(3)
+    paths = []
+    for number in range(7):
+        path = folder / f"{number}.png"
+        random_scene(rng).draw(rng).save(path)
+        paths.append(FileImage(path))
+    return paths
+
+
+@pytest.fixture(scope="session")
+def released_layout_model(tmp_path_factory) -> Path:
+    """Random weights in the released checkpoints' layout: perceiver resampler on, a gated
+    cross-attention block every 2nd layer (IDEFICS-9B: every 4th)."""
+    size = TinySize(num_hidden_layers=4, cross_layer_interval=2, use_resampler=True, perceiver_depth=2)
+    return build_tiny_idefics(tmp_path_factory.mktemp("released-layout"), tokenizer_corpus(), seed=1, size=size)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -19,23 +18,9 @@ from evalkit.batching import generate_all
 from evalkit.cli import main
 from evalkit.models.idefics import IdeficsAdapter
 from evalkit.models.vision_cache import VisionFeatureCache
-from evalkit.synthetic.scenes import random_scene
 from evalkit.taskspec import GenerationSettings
-from evalkit.types import FileImage
 
 SETTINGS = GenerationSettings(max_new_tokens=6, num_beams=1, length_penalty=1.0)
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory) -> list[FileImage]:
-    folder = tmp_path_factory.mktemp("images")
-    rng = random.Random(3)
-    paths = []
-    for number in range(7):
-        path = folder / f"{number}.png"
-        random_scene(rng).draw(rng).save(path)
-        paths.append(FileImage(path))
-    return paths
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +39,32 @@ def adapter(cache_mb: float) -> IdeficsAdapter:
     return IdeficsAdapter.from_pretrained(str(TRAINED_MODEL), vision_cache_mb=cache_mb)
 
 
+def processor_inputs(model: IdeficsAdapter, prompts: list[list]) -> dict[str, torch.Tensor]:
+    """The prompts as `IdeficsProcessor` writes them, pixels included: what an untouched
+    transformers model is given without evalkit."""
+    return dict(model.processor(text=[[s if isinstance(s, str) else s.load() for s in p] for p in prompts],
+                                return_tensors="pt", padding="longest", add_end_of_utterance_token=False))
+
+
+def transformers_generate(model: IdeficsAdapter, prompts: list[list], max_new_tokens: int, **options) -> list[str]:
+    """Greedy answers of transformers' own `generate` on the processor's pixels, with no evalkit
+    code in the model (the reference every fast path is held to)."""
+    from transformers import IdeficsForVisionText2Text
+
+    untouched = IdeficsForVisionText2Text.from_pretrained(model.name).eval()
+    inputs = processor_inputs(model, prompts)
+    with torch.inference_mode():
+        output = untouched.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                                    eos_token_id=[model.tokenizer.eos_token_id, model.end_of_utterance_id],
+                                    bad_words_ids=[[t] for t in model.image_token_ids],
+                                    pad_token_id=model.tokenizer.pad_token_id, **options)
+    return model.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
 def test_prepared_inputs_equal_the_idefics_processor(prompts):
     model = adapter(0)
     prepared = model.prepare(prompts)
-    reference = model.processor(text=[[s if isinstance(s, str) else s.load() for s in p] for p in prompts],
-                                return_tensors="pt", padding="longest", add_end_of_utterance_token=False)
+    reference = processor_inputs(model, prompts)
     for key in ("input_ids", "attention_mask", "image_attention_mask"):
         assert torch.equal(getattr(prepared, key), reference[key]), key
     assert torch.equal(prepared.pixel_values(model.inputs.default_image_dims), reference["pixel_values"])
@@ -83,14 +89,18 @@ def test_latest_image_index_follows_the_processor_rule_on_random_sequences():
     assert latest_image_index(torch.tensor([[5, 7, 5, 2, 5, 7, 5]]), 7, 2).tolist() == [[-1, 0, 0, 0, -1, 1, 1]]
 
 
-def test_cached_features_give_the_uncached_logits_and_generations(prompts):
+def test_cached_features_give_the_pixel_paths_logits_and_generations(prompts):
     cached, plain = adapter(64), adapter(0)
+    logits_cached = cached.forward(cached.encode_prompts(prompts)).logits
+    logits_plain = plain.forward(plain.encode_prompts(prompts)).logits
     with torch.inference_mode():
-        logits_cached = cached.model(**cached._encode(prompts)).logits
-        logits_plain = plain.model(**plain._encode(prompts)).logits
-    torch.testing.assert_close(logits_cached, logits_plain, rtol=0, atol=1e-5)
+        logits_pixels = plain.model(**processor_inputs(plain, prompts)).logits
+    torch.testing.assert_close(logits_cached, logits_pixels, rtol=0, atol=1e-5)
+    torch.testing.assert_close(logits_plain, logits_pixels, rtol=0, atol=1e-5)
     first = cached.generate(prompts, SETTINGS, ["\n"])
     assert cached.generate(prompts, SETTINGS, ["\n"]) == first == plain.generate(prompts, SETTINGS, ["\n"])
+    assert first == transformers_generate(plain, prompts, SETTINGS.max_new_tokens, stop_strings=["\n"],
+                                          tokenizer=plain.tokenizer)
     stats = cached.describe()["vision_cache"]
     # 7 distinct images in 8 slots: each encoded once (img0 is reused within the first pass), the two
     # generate passes served from the cache.
@@ -181,23 +191,14 @@ def test_two_processes_give_the_single_process_predictions(vqav2_dir, tmp_path):
 
 
 def test_image_keys_and_values_are_projected_once_per_generate_with_unchanged_answers(prompts):
-    from transformers import IdeficsForVisionText2Text
-
     model = adapter(0)
     calls = []
-    first_key_projection = model.image_projections[0]
+    first_key_projection = model.features.projections[0][2]
     first_key_projection.projection.register_forward_hook(lambda *_: calls.append(1))
     answers = model.generate(prompts, SETTINGS, [])
-    untouched = IdeficsForVisionText2Text.from_pretrained(str(TRAINED_MODEL)).eval()
-    inputs = model._encode(prompts)
-    with torch.inference_mode():
-        output = untouched.generate(**inputs, max_new_tokens=6, do_sample=False, eos_token_id=[model.tokenizer.eos_token_id, model.end_of_utterance_id],
-                                    bad_words_ids=[[t] for t in model.image_token_ids],
-                                    pad_token_id=model.tokenizer.pad_token_id)
-    steps = output.shape[1] - inputs["input_ids"].shape[1]
-    assert steps > 1 and len(calls) == 1  # one projection for the prompt, reused at every new token
-    expected = model.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
-    assert answers == expected
+    assert answers == transformers_generate(model, prompts, SETTINGS.max_new_tokens)
+    assert len(calls) == 1  # one projection for the prompt, reused at every new token
+    assert any(len(model.tokenizer(answer)["input_ids"]) > 2 for answer in answers)  # several new tokens
 
 
 def test_stop_strings_are_matched_as_transformers_does_with_the_matcher_built_once(prompts, monkeypatch):
@@ -206,14 +207,7 @@ def test_stop_strings_are_matched_as_transformers_does_with_the_matcher_built_on
     model = adapter(0)
     longer = GenerationSettings(max_new_tokens=12, num_beams=1, length_penalty=1.0)
     stops = ["\n", "Question"]
-    inputs = model._encode(prompts)
-    with torch.inference_mode():
-        output = model.model.generate(**inputs, max_new_tokens=12, do_sample=False, stop_strings=stops,
-                                      tokenizer=model.tokenizer, bad_words_ids=[[t] for t in model.image_token_ids],
-                                      eos_token_id=[model.tokenizer.eos_token_id, model.end_of_utterance_id],
-                                      pad_token_id=model.tokenizer.pad_token_id)
-    model._forget_image_states()
-    expected = model.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    expected = transformers_generate(model, prompts, 12, stop_strings=stops, tokenizer=model.tokenizer)
     unstopped = model.generate(prompts, longer, [])
     assert expected != unstopped  # the stop strings cut at least one answer
 
@@ -227,32 +221,25 @@ def test_stop_strings_are_matched_as_transformers_does_with_the_matcher_built_on
     assert len(built) == 2  # one per set of stop strings: the third call reused the first's matcher
 
 
-@pytest.fixture(scope="module")
-def released_layout_model(tmp_path_factory) -> Path:
-    """Random weights in the released checkpoints' layout: perceiver resampler on, a gated
-    cross-attention block every 2nd layer (IDEFICS-9B: every 4th)."""
-    from evalkit.assets import tokenizer_corpus
-    from evalkit.models.offline import TinySize, build_tiny_idefics
-
-    size = TinySize(num_hidden_layers=4, cross_layer_interval=2, use_resampler=True, perceiver_depth=2)
-    return build_tiny_idefics(tmp_path_factory.mktemp("released-layout"), tokenizer_corpus(), seed=1, size=size)
-
-
-def test_cached_perceiver_embeddings_give_the_pixel_path_logits_and_generations(prompts, images, released_layout_model):
+def test_cached_perceiver_outputs_give_the_pixel_path_logits_and_generations(prompts, images, released_layout_model):
     cached = IdeficsAdapter.from_pretrained(str(released_layout_model), vision_cache_mb=64)
     plain = IdeficsAdapter.from_pretrained(str(released_layout_model), vision_cache_mb=0)
-    assert len(cached.image_projections) == 2 * 2  # keys and values of the 2 cross-attention blocks
-    inputs = cached._encode(prompts)
-    assert "perceiver_embeddings" in inputs and inputs["perceiver_embeddings"].shape[2] == 8  # 8 latents per image
+    assert len(cached.features.projections) == 2 * 2  # keys and values of the 2 cross-attention blocks
+    inputs = cached.encode_prompts(prompts)
+    assert inputs["image_encoder_embeddings"].shape[2] == 8  # resampled: 8 latents per image
+    logits_cached = cached.forward(inputs).logits
     with torch.inference_mode():
-        logits_cached = cached.model(**inputs).logits
-        logits_plain = plain.model(**plain._encode(prompts)).logits
-    torch.testing.assert_close(logits_cached, logits_plain, rtol=0, atol=1e-5)
+        logits_pixels = plain.model(**processor_inputs(plain, prompts)).logits
+    torch.testing.assert_close(logits_cached, logits_pixels, rtol=0, atol=1e-5)
     swapped = [[images[6] if not isinstance(s, str) else s for s in prompt] for prompt in prompts]
     with torch.inference_mode():  # the images reach the logits: the equality above is not vacuous
-        assert not torch.allclose(plain.model(**plain._encode(swapped)).logits, logits_plain, atol=1e-3)
+        assert not torch.allclose(plain.model(**processor_inputs(plain, swapped)).logits, logits_pixels, atol=1e-3)
     longer = GenerationSettings(max_new_tokens=8, num_beams=1, length_penalty=1.0)
-    assert cached.generate(prompts, longer, ["\n"]) == plain.generate(prompts, longer, ["\n"])
+    expected = transformers_generate(plain, prompts, 8, stop_strings=["\n"], tokenizer=plain.tokenizer)
+    assert cached.generate(prompts, longer, ["\n"]) == plain.generate(prompts, longer, ["\n"]) == expected
+    beams = GenerationSettings(max_new_tokens=8, num_beams=3, length_penalty=0.0)
+    assert cached.generate(prompts, beams, ["\n"]) == transformers_generate(
+        plain, prompts, 8, stop_strings=["\n"], tokenizer=plain.tokenizer, num_beams=3, length_penalty=0.0)
 
 
 def test_choice_scores_with_reused_prompt_equal_whole_sequences_in_the_released_layout(prompts, released_layout_model):

@@ -1,5 +1,5 @@
 """Log-likelihood of candidate continuations after one prompt, shared by the adapters: the
-continuation's tokens, the prompt's keys/values repeated for a chunk of candidates, and the sums."""
+continuation's tokens, a chunk of candidates padded to one length, and the sums."""
 
 from __future__ import annotations
 
@@ -33,14 +33,6 @@ def padded_chunk(chunk: list[list[int]], pad_id: int, device: torch.device) -> t
         ids[row, : len(tokens)] = torch.tensor(tokens, device=device)
         real[row, : len(tokens)] = 1
     return ids, real
-
-
-def repeated_cache(cache: Any, size: int) -> Any:
-    """A one-prompt key/value cache viewed `size` times (no copy), one row per candidate."""
-    from transformers import DynamicCache
-
-    return DynamicCache([(layer.keys.expand(size, -1, -1, -1), layer.values.expand(size, -1, -1, -1))
-                         for layer in cache.layers])
 
 
 def chunk_scores(first: torch.Tensor, following: torch.Tensor, chunk: list[list[int]]) -> list[ContinuationScore]:

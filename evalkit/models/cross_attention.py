@@ -51,15 +51,15 @@ class ReusedProjection(torch.nn.Module):
         self._input = self._output = None
 
 
-def reuse_image_projections(model: Any) -> list[ReusedProjection]:
-    """Wrap the key and value projections of every gated cross-attention layer of an IDEFICS model."""
-    wrapped = []
+def image_projections(model: Any) -> list[tuple[torch.nn.Module, str, ReusedProjection]]:
+    """(attention module, attribute, wrapper) for the key and value projection of every gated
+    cross-attention layer of an IDEFICS model; the wrappers are made here, not yet installed."""
+    found = []
     for layer in model.model.gated_cross_attn_layers:
         attention = layer.cross_attn
         for name in ("k_proj", "v_proj"):
             module = getattr(attention, name)
-            if not isinstance(module, ReusedProjection):
-                module = ReusedProjection(module)
-                setattr(attention, name, module)
-            wrapped.append(module)
-    return wrapped
+            if isinstance(module, ReusedProjection):  # left installed by an adapter that did not finish
+                module = module.projection
+            found.append((attention, name, ReusedProjection(module)))
+    return found

@@ -9,11 +9,12 @@ import torch
 
 from evalkit.errors import EvalkitError
 from evalkit.models.base import Capabilities, ContinuationScore
-from evalkit.models.cross_attention import reuse_image_projections
-from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch
 from evalkit.models.chat import has_turns
-from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, repeated_cache, sequence_score
+from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, sequence_score
 from evalkit.models.generation import generate_texts
+from evalkit.models.idefics_features import FEATURES_KEYWORD, PrecomputedFeatures
+from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch
+from evalkit.models.kv_cache import new_cache, repeated_cache, with_cache
 from evalkit.models.loading import load_model_and_processor, model_revision
 from evalkit.models.vision_cache import VisionFeatureCache
 from evalkit.taskspec import GenerationSettings
@@ -34,9 +35,9 @@ class IdeficsAdapter:
     """Batched generation and continuation scoring for IDEFICS checkpoints (base and instruct).
 
     Image features go through a `VisionFeatureCache`: each distinct image is encoded once while it
-    stays in the cache, and the model gets `image_encoder_embeddings` (or `perceiver_embeddings`)
-    instead of pixels. With the cache off (`vision_cache_mb=0`) the model encodes pixels itself, as
-    the reference harnesses do.
+    stays in the cache, and the model gets the features instead of pixels (`idefics_features`). With
+    the cache off (`vision_cache_mb=0`) every prompt's images are encoded again for it, as the
+    reference harnesses do.
     """
 
     capabilities = Capabilities(generation=True, scoring=True, max_images=None)
@@ -54,7 +55,7 @@ class IdeficsAdapter:
         self.dtype = dtype
         self.device = device
         self.vision_cache = VisionFeatureCache(int(vision_cache_mb * 2**20))
-        self.image_projections = reuse_image_projections(model)
+        self.features = PrecomputedFeatures(model)
         self.image_token_ids = [_token_id(self.tokenizer, t) for t in (IMAGE_TOKEN, FAKE_IMAGE_TOKEN)]
         if None in self.image_token_ids:
             raise EvalkitError(
@@ -106,24 +107,23 @@ class IdeficsAdapter:
         """`prepare` in this process, without the pixels of images whose features are cached."""
         return self.prepare(prompts, self.cached_image_keys() or ())
 
-    def _encode(self, prompts: Sequence[Prompt]) -> dict[str, torch.Tensor]:
+    def encode_prompts(self, prompts: Sequence[Prompt]) -> dict[str, torch.Tensor]:
+        """The model's keyword arguments for `prompts`, prepared in this process."""
         return self.model_inputs(self._prepare_here(prompts))
 
-    @property
-    def _features_keyword(self) -> str:
-        """The forward's keyword for precomputed image features: after the perceiver when there is one."""
-        return "perceiver_embeddings" if self.model.config.use_resampler else "image_encoder_embeddings"
-
     def model_inputs(self, batch: PreparedBatch) -> dict[str, torch.Tensor]:
-        """The model's keyword arguments: token ids, masks and either image features or pixels."""
+        """The model's keyword arguments: token ids, masks and the image features. They are meant for
+        `forward` (or the adapter's own calls), which let the model take features already resampled."""
         inputs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
                   "image_attention_mask": batch.image_attention_mask}
         inputs = {key: value.to(self.device) for key, value in inputs.items()}
-        if not self.vision_cache.enabled:
-            inputs["pixel_values"] = batch.pixel_values(self.inputs.default_image_dims).to(self.device, self.dtype)
-            return inputs
-        inputs[self._features_keyword] = self._image_features(batch)
+        inputs[FEATURES_KEYWORD] = self._image_features(batch)
         return inputs
+
+    def forward(self, inputs: dict[str, torch.Tensor], **options: Any) -> Any:
+        """The model's forward on `model_inputs`, without gradients."""
+        with torch.inference_mode(), self.features.active():
+            return self.model(**inputs, **options)
 
     def _image_features(self, batch: PreparedBatch) -> torch.Tensor:
         """[batch, max_images, tokens, dim] features from the cache, zeros where a prompt has fewer
@@ -149,15 +149,11 @@ class IdeficsAdapter:
 
     def encode_images(self, pixel_values: torch.Tensor) -> list[torch.Tensor]:
         """Vision encoder (and perceiver resampler when the model uses one), `vision_chunk` at a time."""
-        core = self.model.model
         features: list[torch.Tensor] = []
         with torch.inference_mode():
             for start in range(0, len(pixel_values), self.vision_chunk):
-                chunk = pixel_values[start:start + self.vision_chunk].to(self.device, self.dtype)
-                hidden = core.vision_model(pixel_values=chunk).last_hidden_state
-                if self.model.config.use_resampler:
-                    hidden = core.perceiver_resampler(hidden)
-                features.extend(hidden)
+                features.extend(self.features.encode(pixel_values[start:start + self.vision_chunk].to(
+                    self.device, self.dtype)))
         return features
 
     def generate(self, prompts: Sequence[Prompt], settings: GenerationSettings,
@@ -170,11 +166,9 @@ class IdeficsAdapter:
         stop_ids = [self.tokenizer.eos_token_id]
         if self.end_of_utterance_id is not None:
             stop_ids.append(self.end_of_utterance_id)
-        try:
+        with self.features.active():  # undone after out-of-memory too: a retry finds no image states held
             return generate_texts(self.model, self.tokenizer, inputs, settings, stop_strings, self.image_token_ids,
                                   stop_ids)
-        finally:  # also after out-of-memory: the retry must not find the old image states held
-            self._forget_image_states()
 
     def continuation_ids(self, prompt: Prompt, continuations: Sequence[str]) -> list[list[int]]:
         tail = prompt[-1].strip(" ") if prompt and isinstance(prompt[-1], str) else ""
@@ -191,30 +185,21 @@ class IdeficsAdapter:
         """`score_continuations` with the prompt's inputs already prepared (a batch of that one prompt)."""
         inputs = self.model_inputs(batch)
         chunk_size = chunk_size or self.choices_per_forward
-        try:
-            with torch.inference_mode():
-                encoded = self.model(**inputs, use_cache=True)
-                first = torch.log_softmax(encoded.logits[0, -1].float(), dim=-1)
-                candidates = self.continuation_ids(prompt, continuations)
-                scores: list[ContinuationScore] = []
-                for start in range(0, len(candidates), chunk_size):
-                    chunk = candidates[start:start + chunk_size]
-                    scores.extend(self._score_chunk(encoded, inputs, first, chunk))
-        finally:
-            self._forget_image_states()
+        candidates = self.continuation_ids(prompt, continuations)
+        cache = new_cache(self.model)
+        with torch.inference_mode(), self.features.active():
+            encoded = self.model(**inputs, **with_cache(self.model, cache))
+            first = torch.log_softmax(encoded.logits[0, -1].float(), dim=-1)
+            scores: list[ContinuationScore] = []
+            for start in range(0, len(candidates), chunk_size):
+                scores.extend(self._score_chunk(cache, inputs, first, candidates[start:start + chunk_size]))
         return scores
 
-    def _forget_image_states(self) -> None:
-        """Let the key/value projections release the last batch's image states."""
-        for projection in self.image_projections:
-            projection.forget()
-
-    def _score_chunk(self, encoded: Any, inputs: dict, first: torch.Tensor,
+    def _score_chunk(self, prompt_cache: Any, inputs: dict, first: torch.Tensor,
                      chunk: list[list[int]]) -> list[ContinuationScore]:
         size, length = len(chunk), max(len(tokens) for tokens in chunk)
         prompt_length = inputs["input_ids"].shape[1]
         ids, real = padded_chunk(chunk, self.tokenizer.pad_token_id, self.device)
-        cache = repeated_cache(encoded.past_key_values, size)
         # Text after the prompt cross-attends only to the images the prompt's last token attends to
         # (IDEFICS: the most recent one); the others are masked out, so they are left out here and
         # their keys/values are never projected for each candidate.
@@ -222,15 +207,14 @@ class IdeficsAdapter:
         attended = last_row[0, 0].nonzero().flatten()
         if attended.numel() == 0:  # a prompt with no image before its end: every image is masked anyway
             attended = torch.zeros(1, dtype=torch.long, device=self.device)
-        images = encoded.image_hidden_states[:, attended].expand(size, -1, -1, -1).contiguous()
+        images = inputs[FEATURES_KEYWORD][:, attended].expand(size, -1, -1, -1).contiguous()
         output = self.model(
             input_ids=ids,
             attention_mask=torch.cat([inputs["attention_mask"].expand(size, -1), real], dim=1),
             position_ids=(prompt_length + torch.arange(length, device=self.device)).expand(size, -1),
-            past_key_values=cache,
             image_attention_mask=last_row[:, :, attended].expand(size, length, -1),
-            use_cache=True,
-            **{self._features_keyword: images},
+            **{FEATURES_KEYWORD: images},
+            **with_cache(self.model, repeated_cache(self.model, prompt_cache, size)),
         )
         return chunk_scores(first, torch.log_softmax(output.logits.float(), dim=-1), chunk)
 
@@ -238,10 +222,9 @@ class IdeficsAdapter:
         """The slow reference: one whole (prompt + continuation) sequence per candidate."""
         candidates = self.continuation_ids(prompt, continuations)
         results = []
-        with torch.inference_mode():
-            for continuation, tokens in zip(continuations, candidates):
-                full = [*prompt[:-1], (prompt[-1] if isinstance(prompt[-1], str) else "") + continuation]
-                inputs = self._encode([full if isinstance(prompt[-1], str) else [*prompt, continuation]])
-                logprobs = torch.log_softmax(self.model(**inputs).logits[0].float(), dim=-1)
-                results.append(sequence_score(logprobs, tokens))
+        for continuation, tokens in zip(continuations, candidates):
+            full = [*prompt[:-1], (prompt[-1] if isinstance(prompt[-1], str) else "") + continuation]
+            inputs = self.encode_prompts([full if isinstance(prompt[-1], str) else [*prompt, continuation]])
+            logprobs = torch.log_softmax(self.forward(inputs).logits[0].float(), dim=-1)
+            results.append(sequence_score(logprobs, tokens))
         return results

@@ -16,8 +16,9 @@ import torch
 from evalkit.errors import EvalkitError
 from evalkit.models import chat
 from evalkit.models.base import Capabilities, ContinuationScore
-from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, repeated_cache, sequence_score
+from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, sequence_score
 from evalkit.models.generation import generate_texts
+from evalkit.models.kv_cache import new_cache, repeated_cache, with_cache
 from evalkit.models.loading import load_model_and_processor, model_revision
 from evalkit.taskspec import GenerationSettings
 from evalkit.types import ImageSource, Prompt
@@ -151,8 +152,9 @@ class ImageTextAdapter:
         chunk_size = chunk_size or self.choices_per_forward
         candidates = self.continuation_ids(prompt, continuations)
         scores: list[ContinuationScore] = []
+        cache = new_cache(self.model)
         with torch.inference_mode():
-            encoded = self.model(**inputs, use_cache=True, logits_to_keep=1)
+            encoded = self.model(**inputs, logits_to_keep=1, **with_cache(self.model, cache))
             first = torch.log_softmax(encoded.logits[0, -1].float(), dim=-1)
             for start in range(0, len(candidates), chunk_size):
                 chunk = candidates[start:start + chunk_size]
@@ -160,8 +162,7 @@ class ImageTextAdapter:
                 # No attention mask: the one prompt has no padding and each candidate's padding comes
                 # after it, so causal attention already hides it; positions then follow the cache
                 # length (plus Qwen2-VL's stored M-RoPE offset), as during generation.
-                output = self.model(input_ids=ids, past_key_values=repeated_cache(encoded.past_key_values, len(chunk)),
-                                    use_cache=True)
+                output = self.model(input_ids=ids, **with_cache(self.model, repeated_cache(self.model, cache, len(chunk))))
                 scores.extend(chunk_scores(first, torch.log_softmax(output.logits.float(), dim=-1), chunk))
         return scores
 
