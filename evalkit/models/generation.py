@@ -6,8 +6,7 @@ from collections import OrderedDict
 from typing import Any, Sequence
 
 import torch
-from transformers import StoppingCriteriaList
-from transformers.generation.stopping_criteria import StopStringCriteria
+from transformers import StoppingCriteriaList, StopStringCriteria
 
 from evalkit.taskspec import GenerationSettings
 

@@ -73,6 +73,12 @@ def latest_image_index(input_ids: torch.Tensor, image_token_id: int, eos_token_i
     return index
 
 
+def image_attention_mask(latest_image: torch.Tensor, num_images: int) -> torch.Tensor:
+    """[batch, tokens, num_images]: 1 where a token cross-attends to that image (the latest one at or
+    before it, from `latest_image_index`), as the processor writes it (int64)."""
+    return (latest_image[..., None] == torch.arange(num_images)).long()
+
+
 class IdeficsInputs:
     """Builds `PreparedBatch`es with an IDEFICS processor (its tokenizer and image processor)."""
 
@@ -83,8 +89,6 @@ class IdeficsInputs:
 
     def prepare(self, prompts: Sequence[Prompt], skip: Collection[str] = ()) -> PreparedBatch:
         """Token ids and masks for `prompts`; pixels for every image whose key is not in `skip`."""
-        from transformers.models.idefics.processing_idefics import incremental_to_binary_attention_mask
-
         texts = [prompt_to_text(prompt, self.tokenizer.bos_token) for prompt in prompts]
         encoded = self.tokenizer(texts, add_special_tokens=False, padding="longest", return_tensors="pt")
         images = [[s for s in prompt if not isinstance(s, str)] for prompt in prompts]
@@ -92,8 +96,7 @@ class IdeficsInputs:
         if any(images):
             incremental = latest_image_index(batch.input_ids, self.tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
                                              self.tokenizer.eos_token_id)
-            batch.image_attention_mask = incremental_to_binary_attention_mask(
-                incremental, "pt", num_classes=batch.max_images)
+            batch.image_attention_mask = image_attention_mask(incremental, batch.max_images)
         else:
             batch.image_attention_mask = torch.zeros(*batch.input_ids.shape, 1, dtype=torch.bool)
         wanted = {image.key: image for row in images for image in row if image.key not in skip}

@@ -112,8 +112,7 @@ def build_tiny_idefics(output_dir: Path, corpus: Iterable[str], seed: int = 0,
                        size: TinySize = TinySize(), dtype: torch.dtype | None = None) -> Path:
     """Train the tokenizer, initialise the model from `seed` (saved in `dtype`, default float32),
     and `save_pretrained` both."""
-    from transformers import IdeficsForVisionText2Text, IdeficsProcessor
-    from transformers.models.idefics.image_processing_pil_idefics import IdeficsImageProcessorPil
+    from transformers import IdeficsForVisionText2Text, IdeficsImageProcessorPil, IdeficsProcessor
 
     tokenizer = train_tokenizer(corpus, size.vocab_size)
     image_processor = IdeficsImageProcessorPil(image_size=size.image_size)

@@ -69,8 +69,8 @@ def _vision_config(size: FamilySize) -> dict:
 def build_idefics3(corpus: list[str], size: FamilySize):
     """Idefics3 (the SmolVLM architecture): SigLIP-style encoder, pixel shuffle, Llama decoder; each
     image is one global tile of `(image_size / patch_size)^2 / 4` tokens (no splitting)."""
-    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor
-    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+    from transformers import (Idefics3Config, Idefics3ForConditionalGeneration, Idefics3ImageProcessorPil,
+                              Idefics3Processor)
 
     tokenizer = train_tokenizer(corpus, size.vocab_size, special_tokens=[
         "<end_of_utterance>", "<fake_token_around_image>", "<image>", "<global-img>"])
@@ -90,8 +90,7 @@ def build_idefics3(corpus: list[str], size: FamilySize):
 def build_llava(corpus: list[str], size: FamilySize):
     """LLaVA-1.5: CLIP vision tower (penultimate layer, CLS dropped), MLP projector, Llama decoder;
     each image is `(image_size / patch_size)^2` tokens."""
-    from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+    from transformers import CLIPImageProcessorPil, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
 
     tokenizer = train_tokenizer(corpus, size.vocab_size, special_tokens=["<image>"])
     image_processor = CLIPImageProcessorPil(size={"shortest_edge": size.image_size},

@@ -50,10 +50,11 @@ ADAPTERS = (
 )
 
 
-def image_text_model_types() -> set[str]:
-    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+def loads_as_image_text_to_text(model_type: str) -> bool:
+    """Whether `AutoModelForImageTextToText` has a class for checkpoints of this `model_type`."""
+    from transformers import CONFIG_MAPPING, MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING
 
-    return set(MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES)
+    return model_type in CONFIG_MAPPING and CONFIG_MAPPING[model_type] in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING
 
 
 def model_type_of(model: str, revision: str | None = None, trust_remote_code: bool = False) -> str:
@@ -79,7 +80,7 @@ def adapter_for(model_type: str) -> AdapterInfo:
     for info in ADAPTERS:
         if model_type in info.model_types:
             return info
-    if model_type in image_text_model_types():
+    if loads_as_image_text_to_text(model_type):
         return next(info for info in ADAPTERS if not info.model_types)
     raise EvalkitError(f"no adapter for model_type {model_type!r}: evalkit runs IDEFICS and the models "
                        "AutoModelForImageTextToText loads (see `evalkit models`)", field="--model")
