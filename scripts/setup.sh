@@ -44,7 +44,7 @@ fi
 
 # The installed torch build (CPU or CUDA) stays in either case.
 constraints="$venv/evalkit-constraints.txt"
-echo "torch==$("$venv/bin/python" -c 'import torch; print(torch.__version__)')" > "$constraints"
+echo "torch==$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("torch"))')" > "$constraints"
 if [ -n "$latest" ]; then
   "${pip[@]}" --upgrade --upgrade-strategy eager -e ".${extras}" -c "$constraints"
   what="the newest releases in pyproject.toml's ranges"
