@@ -27,7 +27,7 @@ def results_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-SKIPPED_DETAILS = {"score", "count", "predictions_file", "unscored", "by_question_type"}
+SKIPPED_DETAILS = {"score", "count", "predictions_file", "unscored", "by_question_type", "caveat"}
 
 
 def _details(aggregate: dict[str, Any]) -> str:
@@ -35,7 +35,8 @@ def _details(aggregate: dict[str, Any]) -> str:
                if key not in SKIPPED_DETAILS and isinstance(value, (int, float)) and not isinstance(value, bool)]
     groups = [f"{key}: " + ", ".join(f"{name} {value:.2f}" for name, value in value.items())
               for key, value in aggregate.items() if key not in SKIPPED_DETAILS and isinstance(value, dict) and value]
-    return "; ".join(part for part in (", ".join(numbers), *groups) if part)
+    notes = [str(aggregate["caveat"])] if aggregate.get("caveat") else []
+    return "; ".join(part for part in (", ".join(numbers), *groups, *notes) if part)
 
 
 def breakdown_table(result: dict[str, Any]) -> str:
