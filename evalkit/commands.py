@@ -44,10 +44,13 @@ def execute_run(config, label: str | None = None, quiet: bool = False) -> dict:
     from evalkit.runner import Run
 
     processes = Processes.from_environment()
+    run = None
     try:
         run = Run(config, processes=processes)
         results = run.execute(_load_adapter(config, processes.device(config.device)), label)
     finally:
+        if run is not None:
+            run.close()
         processes.close()
     if not quiet and processes.is_main:
         print(results_table([results]))

@@ -26,6 +26,7 @@ from evalkit.prompts.builder import Demo, build_prompt, prompt_text, render_cont
 from evalkit.registry import expand_task_names, get_task
 from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig
 from evalkit.report.journal import Journal, claim_output, prompt_digest
+from evalkit.report.lock import FolderLock, lock_folder
 from evalkit.report.store import SampleLog, prepare_output, write_atomic, write_json
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import score_predictions
@@ -112,14 +113,36 @@ class Run:
             self.data[name] = (task.data.load(support_location, "support", skips=self.skips[name]), queries)
             check_support(task, self.data[name][0], support_location, config)
         self.output = prepare_output(config.output)
-        if self.processes.is_main:
-            claim_output(self.output, config.identity(self.tasks), config.force)
-        self.processes.barrier()
+        self.lock: FolderLock | None = None
+        self._take_folder(config.identity(self.tasks))
         self.runtime: dict[str, Any] = {"resumed_outputs": 0, "computed_outputs": 0, "batch_size_backoffs": []}
         self.encoder: Any = None
         self.rices_parameters: dict[str, dict] = {}
         self.selectors: dict[tuple[str, int], Any] = {}
         self.vectors: dict[str, tuple[Any, Any]] = {}
+
+    def _take_folder(self, identity: dict[str, Any]) -> None:
+        """The main process locks the output folder for the run's life (for every process) and claims
+        it; a refusal reaches every process, which all stop with the same one-line error."""
+        refusal = None
+        if self.processes.is_main:
+            try:
+                self.lock = lock_folder(self.output)
+                claim_output(self.output, identity, self.config.force)
+            except EvalkitError as error:
+                self.close()
+                refusal = error
+        shared = self.processes.share(refusal.one_line() if refusal else None)
+        if refusal:
+            raise refusal
+        if shared:
+            raise EvalkitError(shared)
+
+    def close(self) -> None:
+        """Release the output folder (done at the end of `execute`; safe to call again)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def evaluate_task(self, task: TaskSpec, adapter: ModelAdapter, samples: SampleLog | None) -> dict[str, Any]:
         config = self.config
@@ -293,7 +316,14 @@ class Run:
 
     def execute(self, adapter: ModelAdapter, label: str | None = None) -> dict[str, Any]:
         """Evaluate every task; results.json depends only on the command and the data (a resumed run
-        writes the same bytes as an uninterrupted one); timings and cache counts go to runtime.json."""
+        writes the same bytes as an uninterrupted one); timings and cache counts go to runtime.json.
+        The output folder is released at the end, whatever happens."""
+        try:
+            return self._execute(adapter, label)
+        finally:
+            self.close()
+
+    def _execute(self, adapter: ModelAdapter, label: str | None) -> dict[str, Any]:
         started = time.time()
         main = self.processes.is_main
         samples = SampleLog(self.output / "samples.jsonl") if main else None

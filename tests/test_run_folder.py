@@ -1,0 +1,104 @@
+"""The run folder is the user's record: one run owns it at a time, a rerun never leaves it
+inconsistent, resumes only what is still valid, and keeps finished work when the run is extended.
+
+Runs go in-process on the embedded trained model and a small synthetic VQAv2 (2-4 queries)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evalkit.assets import TRAINED_MODEL
+from evalkit.cli import main
+from evalkit.report.lock import LOCK_FILE
+from evalkit.runner import Run, RunConfig
+
+
+@pytest.fixture()
+def data(vqav2_dir, tmp_path) -> Path:
+    """A private copy of the small synthetic VQAv2 (tests change its files)."""
+    return Path(shutil.copytree(vqav2_dir, tmp_path / "vqav2"))
+
+
+def run_args(data: Path, output: Path, *extra: object) -> list[str]:
+    return [str(a) for a in ("run", "--model", TRAINED_MODEL, "--tasks", "vqav2", "--data-dir", data, "--shots", "0",
+                             "--limit", "2", "--output", output, "--dtype", "float32", "--device", "cpu",
+                             "--no-progress", *extra)]
+
+
+def error_line(capsys) -> str:
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("evalkit: error:")]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+# ---- 1. one run owns the folder -----------------------------------------------------------------
+
+def test_a_second_run_into_a_held_folder_is_refused_naming_the_holder(data, tmp_path, capsys):
+    output = tmp_path / "out"
+    assert main(run_args(data, output)) == 0
+    before = {p.name: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    holder = Run(RunConfig(model=str(TRAINED_MODEL), tasks=["vqav2"], shots=[0], seeds=[42], output=output,
+                           data_dirs={"*": str(data)}, limit=2, dtype="float32", device="cpu"))
+    try:
+        for extra in ((), ("--force", "--max-new-tokens", "3")):
+            capsys.readouterr()
+            assert main(run_args(data, output, *extra)) == 2
+            line = error_line(capsys)
+            assert line.startswith(f"evalkit: error: {output}: in use by another evalkit run (pid ")
+            assert "wait for it to end, or choose another --output" in line
+        lock = json.loads((output / LOCK_FILE).read_text())
+        assert lock["pid"] > 0 and lock["host"]
+        # Nothing of the holder's folder changed (a --force second run used to delete its journals).
+        after = {p.name: p.read_bytes() for p in output.rglob("*") if p.is_file() and p.name != LOCK_FILE}
+        assert after == {name: data for name, data in before.items() if name != LOCK_FILE}
+    finally:
+        holder.close()
+    assert not (output / LOCK_FILE).exists()
+    assert main(run_args(data, output)) == 0
+
+
+def test_a_killed_runs_lock_is_taken_over(data, tmp_path, capsys):
+    output = tmp_path / "out"
+    output.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from evalkit.report.lock import lock_folder; held = lock_folder(Path(sys.argv[1])); "
+                               "print('held', flush=True); time.sleep(60)", str(output)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert main(run_args(data, output)) == 2
+        assert f"pid {holder.pid}" in error_line(capsys)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert (output / LOCK_FILE).exists()  # left behind by the killed holder
+    assert main(run_args(data, output)) == 0
+
+
+def test_without_flock_a_live_owner_is_respected_and_a_dead_one_replaced(tmp_path, monkeypatch):
+    import errno
+    import fcntl
+    import os
+    import socket
+
+    from evalkit.errors import EvalkitError
+    from evalkit.report.lock import lock_folder
+
+    def no_flock(descriptor, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    lock_file = tmp_path / LOCK_FILE
+    lock_file.write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "then"}))
+    with pytest.raises(EvalkitError, match=f"in use by another evalkit run \\(pid {os.getppid()} on "):
+        lock_folder(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock_file.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "started": "then"}))
+    lock_folder(tmp_path).release()
