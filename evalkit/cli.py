@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("make-data", help="write synthetic data in the official layouts")
     data.add_argument("--output", type=Path, required=True)
     data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--force", action="store_true",
+                      help="write into a folder that holds other files (synthetic files carry the official names)")
     train = commands.add_parser("train-tiny", help="train the tiny IDEFICS on the synthetic training split")
     train.add_argument("--output", type=Path, required=True)
     train.add_argument("--data-dir", type=Path, default=None,

@@ -155,9 +155,9 @@ def cmd_build_clip(args: argparse.Namespace) -> int:
 
 
 def cmd_make_data(args: argparse.Namespace) -> int:
-    from evalkit.synthetic import write_all
+    from evalkit.assets import make_data
 
-    for task, folder in write_all(args.output, seed=args.seed).items():
+    for task, folder in make_data(args.output, seed=args.seed, force=args.force).items():
         print(f"synthetic {task} in {folder}")
     return 0
 

@@ -102,3 +102,29 @@ def test_without_flock_a_live_owner_is_respected_and_a_dead_one_replaced(tmp_pat
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     lock_file.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "started": "then"}))
     lock_folder(tmp_path).release()
+
+
+# ---- 2. synthetic data never replaces real data --------------------------------------------------
+
+def test_make_data_refuses_a_folder_holding_real_files(tmp_path, capsys):
+    real = tmp_path / "realdata" / "vqav2" / "v2_OpenEnded_mscoco_val2014_questions.json"
+    real.parent.mkdir(parents=True)
+    real.write_text('{"REAL":1}')
+    assert main(["make-data", "--output", str(tmp_path / "realdata")]) == 2
+    assert error_line(capsys) == (f"evalkit: error: {tmp_path / 'realdata'}: not empty (holds vqav2/) and not "
+                                  "written by evalkit: its files would be replaced; choose an empty folder or "
+                                  "pass --force")
+    assert real.read_text() == '{"REAL":1}'
+
+
+def test_demo_workdir_data_is_never_deleted_unless_evalkit_wrote_it(tmp_path):
+    from evalkit.assets import STAMP, check_ours, ensure_data
+    from evalkit.errors import EvalkitError
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mine.json").write_text("{}")
+    with pytest.raises(EvalkitError, match="not empty \\(holds mine.json\\)"):
+        ensure_data(tmp_path)
+    assert (tmp_path / "data" / "mine.json").is_file()
+    (tmp_path / "data" / STAMP).write_text("an earlier make-data\n")
+    check_ours(tmp_path / "data", "")  # a folder evalkit wrote may be written again
