@@ -54,14 +54,21 @@ class RunConfig:
     # Settings that change no prediction (float32): a rerun with other values still continues the run.
     NOT_IN_IDENTITY = ("output", "batch_size", "workers", "device", "attention", "device_map", "vision_cache_mb",
                        "embedding_cache", "force", "progress")
+    # What a rerun may add to: each (task, shots, seed) setting keeps its own outputs, keyed by query id
+    # and prompt, so other shot counts, seeds, a larger --limit or another task extend the run.
+    EXTENDS = ("tasks", "shots", "seeds", "limit", "data_dirs")
 
     def identity(self, tasks: dict[str, TaskSpec]) -> dict[str, Any]:
-        """What the run's predictions and scores depend on: the config and each task's templates."""
-        fields = {k: v for k, v in asdict(self).items() if k not in self.NOT_IN_IDENTITY}
-        templates = {name: {fmt: asdict(t) for fmt, t in sorted(task.templates.items())} for name, task in tasks.items()}
-        generation = {name: asdict(task.generation) for name, task in tasks.items()}
-        return as_identity({"config": fields, "checkpoint": checkpoint_signature(self.model),
-                            "templates": templates, "generation": generation})
+        """What the run's predictions and scores depend on: the config, the checkpoint, and per task
+        its templates, generation settings and data folders (paths resolved: `data/` is `./data`)."""
+        fields = {k: v for k, v in asdict(self).items() if k not in self.NOT_IN_IDENTITY + self.EXTENDS}
+        fields["model"] = _resolved(self.model)
+        per_task = {name: {"data": _resolved(self.data_location(name)),
+                           "support": _resolved(self.data_dirs.get(f"{name}:support", self.data_location(name))),
+                           "templates": {fmt: asdict(t) for fmt, t in sorted(task.templates.items())},
+                           "generation": asdict(task.generation)}
+                    for name, task in tasks.items()}
+        return as_identity({"config": fields, "checkpoint": checkpoint_signature(self.model), "tasks": per_task})
 
     def validate(self) -> None:
         if not self.tasks:
@@ -96,3 +103,9 @@ class RunConfig:
         if not default:
             raise EvalkitError(f"no data location for task {task}", field="--data-dir")
         return str(task_folder(Path(default), task)) if Path(default).is_dir() else default
+
+
+def _resolved(location: str) -> str:
+    """A local path as an absolute one (so `data/`, `data` and `./data` are one folder); hub ids as given."""
+    path = Path(location)
+    return str(path.resolve()) if path.exists() else location

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 from collections import Counter
 from dataclasses import asdict
@@ -16,7 +17,7 @@ from tqdm.auto import tqdm
 
 from evalkit import __version__
 from evalkit.batching import generate_all, length_order, score_all
-from evalkit.data.skips import Skips
+from evalkit.data.skips import SHOWN_IDS, Skips
 from evalkit.distributed import Processes
 from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
@@ -25,7 +26,7 @@ from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import Demo, build_prompt, prompt_text, render_continuation
 from evalkit.registry import expand_task_names, get_task
 from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig
-from evalkit.report.journal import Journal, claim_output, prompt_digest
+from evalkit.report.journal import Journal, claim_output, prompt_digests
 from evalkit.report.lock import FolderLock, lock_folder
 from evalkit.report.store import SampleLog, prepare_output, write_atomic, write_json
 from evalkit.report.table import breakdown_table, results_table
@@ -115,7 +116,8 @@ class Run:
         self.output = prepare_output(config.output)
         self.lock: FolderLock | None = None
         self._take_folder(config.identity(self.tasks))
-        self.runtime: dict[str, Any] = {"resumed_outputs": 0, "computed_outputs": 0, "batch_size_backoffs": []}
+        self.runtime: dict[str, Any] = {"resumed_outputs": 0, "computed_outputs": 0, "recomputed_outputs": [],
+                                        "batch_size_backoffs": []}
         self.encoder: Any = None
         self.rices_parameters: dict[str, dict] = {}
         self.selectors: dict[tuple[str, int], Any] = {}
@@ -249,8 +251,11 @@ class Run:
         folder's journal reused, this process's share of the rest computed (and journaled batch by
         batch), the other processes' shares gathered."""
         journal = Journal(self.output, setting, self.processes.rank)
-        digests = [prompt_digest(prompt) for prompt in prompts]
-        done = journal.completed(queries, digests)
+        digests = prompt_digests(prompts)
+        completed = journal.completed(queries, digests)
+        done = completed.outputs
+        if completed.changed and self.processes.is_main:
+            self._note_recomputed(setting, [queries[index].id for index in completed.changed])
         self.processes.barrier()  # every process has read the journals before any appends to them
         mine = self.processes.shard([i for i in length_order(prompts) if i not in done])
         bar = tqdm(total=len(mine), desc=setting, unit="q", disable=not self.config.progress)
@@ -273,6 +278,14 @@ class Run:
         self.runtime["computed_outputs"] += len(mine)
         gathered = {**done, **self.processes.gather(outputs)}
         return [gathered[index] for index in range(len(prompts))]
+
+    def _note_recomputed(self, setting: str, ids: list[Any]) -> None:
+        """Saved outputs whose prompt has changed since (an image replaced, a question edited) are
+        recomputed: said on stderr and listed in runtime.json."""
+        shown = ", ".join(map(str, ids[:SHOWN_IDS])) + (", ..." if len(ids) > SHOWN_IDS else "")
+        print(f"evalkit: {setting}: {len(ids)} saved output(s) were computed from another prompt (an image, "
+              f"question or demo changed since): recomputed (ids {shown})", file=sys.stderr)
+        self.runtime["recomputed_outputs"].append({"setting": setting, "count": len(ids), "ids": ids})
 
     def _evaluate_setting(self, adapter: ModelAdapter, samples: SampleLog | None, task: TaskSpec, template,
                           settings: GenerationSettings,

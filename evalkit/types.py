@@ -47,3 +47,13 @@ class FileImage:
         from evalkit.data.images import open_rgb
 
         return open_rgb(self.path)
+
+
+def content_id(source: ImageSource) -> str:
+    """What identifies an image's content cheaply: a file's resolved path, size and modification
+    time; else the source's `content` (a dataset row's key and its dataset's fingerprint) or key."""
+    path = getattr(source, "path", None)
+    if isinstance(path, Path) and path.is_file():
+        stat = path.stat()
+        return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    return str(getattr(source, "content", None) or source.key)

@@ -128,3 +128,70 @@ def test_demo_workdir_data_is_never_deleted_unless_evalkit_wrote_it(tmp_path):
     assert (tmp_path / "data" / "mine.json").is_file()
     (tmp_path / "data" / STAMP).write_text("an earlier make-data\n")
     check_ours(tmp_path / "data", "")  # a folder evalkit wrote may be written again
+
+
+# ---- 4. a resume reuses an output only for an unchanged prompt, images included ------------------
+
+def test_a_replaced_image_is_recomputed_and_said(data, tmp_path, capsys):
+    output = tmp_path / "out"
+    assert main(run_args(data, output, "--shots", "2")) == 0
+    questions = sorted(json.loads((data / "v2_OpenEnded_mscoco_val2014_questions.json").read_text())["questions"],
+                       key=lambda q: q["question_id"])[:2]
+    image_id = questions[0]["image_id"]
+    asking = [q["question_id"] for q in questions if q["image_id"] == image_id]
+    shutil.copyfile(sorted((data / "train2014").iterdir())[0],  # same path, another picture
+                    data / "val2014" / f"COCO_val2014_{image_id:012d}.jpg")
+    capsys.readouterr()
+    assert main(run_args(data, output, "--shots", "2")) == 0
+    notices = [line for line in capsys.readouterr().err.splitlines() if "recomputed" in line]
+    runtime = json.loads((output / "runtime.json").read_text())
+    assert notices == [f"evalkit: vqav2_2shot_seed42: {len(asking)} saved output(s) were computed from another "
+                       f"prompt (an image, question or demo changed since): recomputed (ids "
+                       f"{', '.join(map(str, asking))})"]
+    assert runtime["recomputed_outputs"] == [{"setting": "vqav2_2shot_seed42", "count": len(asking), "ids": asking}]
+    assert runtime["resumed_outputs"] == 2 - len(asking) and runtime["computed_outputs"] == len(asking)
+    # The files now equal a fresh run's on the changed data.
+    assert main(run_args(data, tmp_path / "fresh", "--shots", "2")) == 0
+    assert (output / "samples.jsonl").read_bytes() == (tmp_path / "fresh" / "samples.jsonl").read_bytes()
+
+
+# ---- 11. the same folder said another way is the same run; extending keeps finished work ---------
+
+def test_equivalent_paths_continue_the_run(data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = Path("model")
+    model.symlink_to(TRAINED_MODEL)
+    args = run_args(Path("vqav2"), Path("out"))
+    args[args.index("--model") + 1] = "model"
+    assert main(args) == 0
+    args[args.index("--model") + 1] = "./model/"
+    args[args.index("--data-dir") + 1] = f"{tmp_path}/vqav2/"
+    assert main(args) == 0
+    assert json.loads(Path("out/runtime.json").read_text())["resumed_outputs"] == 2
+
+
+def test_extending_a_run_keeps_its_finished_settings(data, tmp_path, capsys):
+    output = tmp_path / "out"
+    assert main(run_args(data, output)) == 0
+    journal = (output / "progress" / "vqav2_0shot_seed42.rank0.jsonl").read_text()
+    # Another shot count, another seed and a larger --limit: no --force, nothing recomputed twice.
+    assert main(run_args(data, output, "--shots", "0,1", "--seeds", "42,7", "--limit", "3")) == 0
+    runtime = json.loads((output / "runtime.json").read_text())
+    assert runtime["resumed_outputs"] == 2 and runtime["computed_outputs"] == 3 * 4 - 2
+    assert (output / "progress" / "vqav2_0shot_seed42.rank0.jsonl").read_text().startswith(journal)
+    results = json.loads((output / "results.json").read_text())
+    assert results["tasks"]["vqav2"]["num_queries"] == 3 and set(results["tasks"]["vqav2"]["shots"]) == {"0", "1"}
+    # Back to the first command: all reused.
+    assert main(run_args(data, output)) == 0
+    assert json.loads((output / "runtime.json").read_text())["computed_outputs"] == 0
+
+
+def test_a_refusal_shows_the_old_and_new_values(data, tmp_path, capsys):
+    output = tmp_path / "out"
+    assert main(run_args(data, output)) == 0
+    capsys.readouterr()
+    assert main(run_args(data, output, "--zero-shot", "none", "--prompt-format", "idefics-instruct")) == 2
+    assert error_line(capsys) == (
+        f"evalkit: error: {output}: holds predictions of a different run (changed: config.prompt_format: \"auto\" "
+        "-> \"idefics-instruct\"; config.zero_shot: \"flamingo\" -> \"none\"); rerun with --force to discard them, "
+        "or choose another --output")

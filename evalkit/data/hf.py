@@ -30,6 +30,11 @@ class DatasetImage:
     def key(self) -> str:
         return f"hf:{self.source}:{self.dataset.split}:{self.index}"
 
+    @property
+    def content(self) -> str:
+        """The key and the dataset's fingerprint (which changes with its data)."""
+        return f"{self.key}:{getattr(self.dataset, '_fingerprint', '')}"
+
     def load(self) -> Image.Image:
         value = self.dataset[self.index][self.column]
         if not isinstance(value, Image.Image):

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from evalkit.errors import EvalkitError
 from evalkit.models.loading import check_checkpoint_location, load_or_explain, resolve_device
-from evalkit.types import ImageSource
+from evalkit.types import ImageSource, content_id
 
 
 def _file_digest(path: Path) -> str:
@@ -28,15 +28,6 @@ def _file_digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
-
-
-def content_id(source: ImageSource) -> str:
-    """An image's identity for the cache: a file's path, size and modification time; else its key."""
-    path = getattr(source, "path", None)
-    if isinstance(path, Path) and path.is_file():
-        stat = path.stat()
-        return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-    return source.key
 
 
 class ClipImageEncoder:
