@@ -147,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--split", default=None, help="split to score against (default: the query split)")
     score.add_argument("--subset", action="store_true", help="score only the questions predicted")
     score.add_argument("--metric-variant", default=None, help="a named metric variant, e.g. openflamingo")
-    score.add_argument("--output", type=Path, default=None, help="also write results.json and table.md here")
+    score.add_argument("--output", type=Path, default=None,
+                       help="also write results.json, samples.jsonl and table.md here (not into a run's folder)")
+    score.add_argument("--force", action="store_true", help="write --output even over an evalkit run's results")
     _add_skip_option(score)
     build = commands.add_parser("build-model", help="build an offline random-weight tiny model (IDEFICS or another family)")
     build.add_argument("--output", type=Path, required=True)

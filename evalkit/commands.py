@@ -111,13 +111,28 @@ def cmd_score(args: argparse.Namespace) -> int:
     table = results_table([results]).replace("0-shot", "score") + "\n" + breakdown_table(results)
     print(table)
     if args.output:
-        prepare_output(args.output)
+        _check_score_output(prepare_output(args.output), args.force)
         write_json(args.output / "results.json", results)
         write_atomic(args.output / "table.md", table)
         write_atomic(args.output / "samples.jsonl", "".join(
             json.dumps({"id": example.id, "prediction": answer, "score": score}, default=str) + "\n"
             for example, answer, score in zip(kept, answers, scored.scores)))
     return 0
+
+
+def _check_score_output(folder: Path, force: bool) -> None:
+    """`score --output` writes results.json and samples.jsonl: never over an `evalkit run`'s folder
+    (one with progress/, or a results.json that `score` did not write) unless forced."""
+    from evalkit.report.journal import PROGRESS
+
+    results = folder / "results.json"
+    try:
+        written_by_score = "predictions" in json.loads(results.read_text(encoding="utf-8")).get("config", {})
+    except (OSError, ValueError, AttributeError):
+        written_by_score = not results.exists()
+    if not force and ((folder / PROGRESS).is_dir() or not written_by_score):
+        raise EvalkitError("holds the results of an evalkit run, which --output would replace; choose another "
+                           "folder or pass --force", path=folder)
 
 
 def cmd_build_model(args: argparse.Namespace) -> int:

@@ -28,7 +28,8 @@ from evalkit.registry import expand_task_names, get_task
 from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig
 from evalkit.report.journal import Journal, claim_output, prompt_digests
 from evalkit.report.lock import FolderLock, lock_folder
-from evalkit.report.store import SampleLog, prepare_output, write_atomic, write_json
+from evalkit.report.store import (SampleLog, mark_unfinished, prepare_output, remove_temporary_files, write_atomic,
+                                  write_json)
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import score_predictions
 from evalkit.shots.random_shots import RandomShots, draw_support, draw_support_per_class
@@ -130,6 +131,7 @@ class Run:
         if self.processes.is_main:
             try:
                 self.lock = lock_folder(self.output)
+                remove_temporary_files(self.output)
                 claim_output(self.output, identity, self.config.force)
             except EvalkitError as error:
                 self.close()
@@ -339,6 +341,8 @@ class Run:
     def _execute(self, adapter: ModelAdapter, label: str | None) -> dict[str, Any]:
         started = time.time()
         main = self.processes.is_main
+        if main:
+            mark_unfinished(self.output)  # before samples.jsonl is started again
         samples = SampleLog(self.output / "samples.jsonl") if main else None
         description = adapter.describe()
         description.pop("vision_cache", None)

@@ -195,3 +195,59 @@ def test_a_refusal_shows_the_old_and_new_values(data, tmp_path, capsys):
         f"evalkit: error: {output}: holds predictions of a different run (changed: config.prompt_format: \"auto\" "
         "-> \"idefics-instruct\"; config.zero_shot: \"flamingo\" -> \"none\"); rerun with --force to discard them, "
         "or choose another --output")
+
+
+# ---- 5, 6. a restarted folder is never half old, half new ----------------------------------------
+
+def test_an_interrupted_rerun_leaves_results_marked_unfinished(data, tmp_path, capsys, monkeypatch):
+    output = tmp_path / "out"
+    assert main(run_args(data, output)) == 0
+    assert json.loads((output / "results.json").read_text())["finished"] is True
+
+    def interrupted(*args, **kwargs):
+        assert json.loads((output / "results.json").read_text())["finished"] is False  # before samples restart
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Run, "evaluate_task", interrupted)
+    assert main(run_args(data, output)) == 130
+    assert json.loads((output / "results.json").read_text())["finished"] is False
+    assert (output / "samples.jsonl").read_text() == ""
+
+
+def test_force_discards_the_old_runs_files(data, tmp_path, capsys):
+    output = tmp_path / "out"
+    assert main(run_args(data, output)) == 0
+    assert (output / "predictions_vqav2_0shot_seed42.json").is_file()
+    assert main(run_args(data, output, "--shots", "1", "--max-new-tokens", "3", "--force")) == 0
+    assert sorted(p.name for p in output.glob("predictions_*")) == ["predictions_vqav2_1shot_seed42.json"]
+    assert set(json.loads((output / "results.json").read_text())["tasks"]["vqav2"]["shots"]) == {"1"}
+
+
+def test_temporary_files_of_killed_writes_are_removed(data, tmp_path, capsys):
+    output = tmp_path / "out"
+    assert main(run_args(data, output)) == 0
+    left = [output / ".table.md.k2j4_x9a", output / ".results.json.abcdefgh.evalkit-tmp",
+            output / "progress" / ".identity.json.0123abcd.evalkit-tmp"]
+    for path in left:
+        path.write_text("half")
+    (output / ".keep-me").write_text("the user's")
+    assert main(run_args(data, output)) == 0
+    assert not any(path.exists() for path in left) and (output / ".keep-me").exists()
+
+
+def test_score_output_never_replaces_a_runs_results(data, tmp_path, capsys):
+    output = tmp_path / "out"
+    assert main(run_args(data, output)) == 0
+    results = (output / "results.json").read_bytes()
+    answers = [{"question_id": s["id"], "answer": s["prediction"]}
+               for s in map(json.loads, (output / "samples.jsonl").read_text().splitlines())]
+    (tmp_path / "predictions.json").write_text(json.dumps(answers))
+    score = ["score", "--task", "vqav2", "--predictions", str(tmp_path / "predictions.json"), "--data-dir", str(data),
+             "--subset", "--output"]
+    capsys.readouterr()
+    assert main([*score, str(output)]) == 2
+    assert error_line(capsys) == (f"evalkit: error: {output}: holds the results of an evalkit run, which --output "
+                                  "would replace; choose another folder or pass --force")
+    assert (output / "results.json").read_bytes() == results
+    assert main([*score, str(tmp_path / "scored")]) == 0 and main([*score, str(tmp_path / "scored")]) == 0
+    assert main([*score, str(output), "--force"]) == 0

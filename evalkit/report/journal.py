@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from evalkit.errors import EvalkitError
-from evalkit.report.store import write_json
+from evalkit.report.store import discard_outputs, write_json
 from evalkit.types import Example, content_id
 
 PROGRESS = "progress"
@@ -35,7 +35,7 @@ PROGRESS = "progress"
 
 def claim_output(folder: Path, identity: dict[str, Any], force: bool) -> None:
     """Start or continue the run in `folder`: refuse one whose predictions came from another
-    configuration, unless `force` (which discards them). Tasks of earlier commands that this one
+    configuration, unless `force` (which discards them and the files made from them). Tasks of earlier commands that this one
     does not run stay in the stored identity: a later command may come back to them."""
     progress = folder / PROGRESS
     stored_file = progress / "identity.json"
@@ -47,6 +47,7 @@ def claim_output(folder: Path, identity: dict[str, Any], force: bool) -> None:
                 f"holds predictions of a different run (changed: {'; '.join(changed)}); "
                 "rerun with --force to discard them, or choose another --output", path=folder)
         if changed:
+            discard_outputs(folder)
             shutil.rmtree(progress)
         else:
             identity = {**identity, "tasks": {**stored.get("tasks", {}), **identity.get("tasks", {})}}
