@@ -86,6 +86,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="draw this many support examples per class (ImageNet 1K = 1, 5K = 5)")
     parser.add_argument("--max-new-tokens", type=int, default=None)
     parser.add_argument("--num-beams", type=int, default=None, help="1 = greedy (default); >1 = beam search")
+    parser.add_argument("--context-overflow", choices=["error", "drop-shots"], default=None,
+                        help="a prompt longer than the model's context: stop with an error, or drop whole demos "
+                             "(oldest first, counted per query); default: the task's own (error for the built-in "
+                             "tasks)")
     parser.add_argument("--force", action="store_true",
                         help="discard predictions in --output that came from another configuration")
     _add_skip_option(parser)

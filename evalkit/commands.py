@@ -33,7 +33,7 @@ def run_config(args: argparse.Namespace):
         num_beams=args.num_beams, dtype=args.dtype, device=args.device, revision=args.revision,
         trust_remote_code=args.trust_remote_code, attention=args.attention, device_map=args.device_map,
         vision_cache_mb=args.vision_cache_mb, workers=args.workers, force=args.force,
-        skip_unpaired=args.skip_unpaired,
+        skip_unpaired=args.skip_unpaired, context_overflow=args.context_overflow,
         progress=not args.no_progress,
     )
 

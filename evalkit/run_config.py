@@ -10,7 +10,7 @@ from evalkit.data.source import task_folder
 from evalkit.errors import EvalkitError
 from evalkit.models.loading import checkpoint_signature
 from evalkit.report.journal import as_identity
-from evalkit.taskspec import TaskSpec
+from evalkit.taskspec import OVERFLOW_POLICIES, TaskSpec
 
 ZERO_SHOT_STYLES = ("flamingo", "none")
 FLAMINGO_TEXT_DEMOS = 2
@@ -49,11 +49,14 @@ class RunConfig:
     workers: int | None = None  # DataLoader workers preparing inputs; None: 4 with a GPU, 0 without
     force: bool = False  # discard predictions in the output folder that came from another configuration
     skip_unpaired: bool = False  # leave out questions without annotations (listed in results.json)
+    # A prompt over the model's context: "error" or "drop-shots" (evalkit/prompts/context.py); None:
+    # each task's own. Not in the identity: each prompt's digest already says which demos it holds.
+    context_overflow: str | None = None
     progress: bool = True
 
     # Settings that change no prediction (float32): a rerun with other values still continues the run.
     NOT_IN_IDENTITY = ("output", "batch_size", "workers", "device", "attention", "device_map", "vision_cache_mb",
-                       "embedding_cache", "force", "progress")
+                       "embedding_cache", "force", "progress", "context_overflow")
     # What a rerun may add to: each (task, shots, seed) setting keeps its own outputs, keyed by query id
     # and prompt, so other shot counts, seeds, a larger --limit or another task extend the run.
     EXTENDS = ("tasks", "shots", "seeds", "limit", "data_dirs")
@@ -89,6 +92,8 @@ class RunConfig:
             raise EvalkitError("must be random or rices", field="--shot-selection")
         if self.normalization not in (None, "sum", "mean"):
             raise EvalkitError("must be sum or mean", field="--normalization")
+        if self.context_overflow not in (None, *OVERFLOW_POLICIES):
+            raise EvalkitError(f"must be one of {', '.join(OVERFLOW_POLICIES)}", field="--context-overflow")
         if self.zero_shot not in ZERO_SHOT_STYLES:
             raise EvalkitError(f"must be one of {', '.join(ZERO_SHOT_STYLES)}", field="--zero-shot")
 

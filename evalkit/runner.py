@@ -23,7 +23,8 @@ from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
 from evalkit.metrics.classification import ranked
 from evalkit.models.base import ModelAdapter
-from evalkit.prompts.builder import Demo, build_prompt, prompt_text, render_continuation
+from evalkit.prompts.builder import Demo, prompt_text, render_continuation
+from evalkit.prompts.context import ContextBudget, FittedPrompt, answer_room
 from evalkit.registry import expand_task_names, get_task
 from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig
 from evalkit.report.journal import Journal, claim_output, prompt_digests
@@ -33,7 +34,7 @@ from evalkit.report.store import (SampleLog, mark_unfinished, prepare_output, re
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import score_predictions
 from evalkit.shots.random_shots import RandomShots, draw_support, draw_support_per_class
-from evalkit.taskspec import GenerationSettings, TaskSpec
+from evalkit.taskspec import GenerationSettings, OverflowPolicy, TaskSpec
 from evalkit.types import Example
 
 def demos_for(selector: RandomShots, query: Example, shots: int, zero_shot: str,
@@ -178,6 +179,7 @@ class Run:
             "support_per_class": config.support_per_class or task.support_per_class,
             "score_normalization": (config.normalization or task.score_normalization) if task.mode == "rank" else None,
             "zero_shot": config.zero_shot,
+            "context_overflow": self._overflow_policy(task),
             "support_pool_size": len(pool),
             "support_size": len(self._selector(task, pool, queries, support_size, config.seeds[0]).support),
             "query_split": config.query_split or "default",
@@ -292,9 +294,10 @@ class Run:
     def _evaluate_setting(self, adapter: ModelAdapter, samples: SampleLog | None, task: TaskSpec, template,
                           settings: GenerationSettings,
                           queries: Sequence[Example], demos: Sequence[list[Demo]], shots: int, seed: int) -> dict:
-        prompts = [build_prompt(template, query_demos, query) for query, query_demos in zip(queries, demos)]
-        generations = self._infer(adapter, task, template, settings, prompts, queries,
-                                  f"{task.name}_{shots}shot_seed{seed}")
+        setting = f"{task.name}_{shots}shot_seed{seed}"
+        fitted = self._fit_prompts(adapter, task, template, settings, queries, demos, setting)
+        prompts, demos = [f.prompt for f in fitted], [f.demos for f in fitted]
+        generations = self._infer(adapter, task, template, settings, prompts, queries, setting)
         if task.mode == "rank":
             predictions = generations
         else:
@@ -310,15 +313,37 @@ class Run:
             scores = [None] * len(queries)
             aggregate = {"score": None, "count": len(queries), "unscored": "the split has no answers",
                          "predictions_file": exported}
+        dropped = [f.dropped for f in fitted]
+        if any(dropped):
+            aggregate["context_overflow"] = {"queries_with_dropped_shots": sum(1 for n in dropped if n),
+                                             "dropped_shots": sum(dropped), "context_length": adapter.context_length}
         samples.append({
             "task": task.name, "shots": shots, "seed": seed, "id": query.id,
             "demo_ids": [demo.example.id for demo in query_demos], "prompt": prompt_text(prompt),
             "generation": generation, "prediction": _top_choice(prediction), "score": score,
             # Ranking tasks keep the gold class: ROC-AUC needs it to be recomputed from the samples.
             **({"reference": query.references[0]} if task.mode == "rank" and query.references else {}),
-        } for query, query_demos, prompt, generation, prediction, score
-            in zip(queries, demos, prompts, generations, predictions, scores))
+            **({"dropped_shots": drops} if drops else {}),
+        } for query, query_demos, prompt, generation, prediction, score, drops
+            in zip(queries, demos, prompts, generations, predictions, scores, dropped))
         return aggregate
+
+    def _fit_prompts(self, adapter: ModelAdapter, task: TaskSpec, template, settings: GenerationSettings,
+                     queries: Sequence[Example], demos: Sequence[list[Demo]], setting: str) -> list[FittedPrompt]:
+        """Each query's prompt within the model's context (evalkit/prompts/context.py)."""
+        policy = self._overflow_policy(task)
+        budget = ContextBudget(adapter.prompt_length, adapter.context_length, policy, setting)
+        room = answer_room(task.mode, settings.max_new_tokens, template, adapter.continuation_ids)
+        fitted = [budget.fit(template, query_demos, query, room(query)) for query, query_demos in zip(queries, demos)]
+        dropped = [f.dropped for f in fitted if f.dropped]
+        if dropped and self.processes.is_main:
+            print(f"evalkit: {setting}: {len(dropped)} of {len(fitted)} prompts were over the model's context "
+                  f"({adapter.context_length:,} tokens): {sum(dropped):,} demos dropped, oldest first "
+                  "(--context-overflow drop-shots; counted in samples.jsonl and results.json)", file=sys.stderr)
+        return fitted
+
+    def _overflow_policy(self, task: TaskSpec) -> OverflowPolicy:
+        return self.config.context_overflow or task.context_overflow
 
     def _export_predictions(self, task: TaskSpec, queries: Sequence[Example], predictions: Sequence[str],
                             shots: int, seed: int) -> str:
@@ -344,7 +369,7 @@ class Run:
         if main:
             mark_unfinished(self.output)  # before samples.jsonl is started again
         samples = SampleLog(self.output / "samples.jsonl") if main else None
-        description = adapter.describe()
+        description = {**adapter.describe(), "context_length": adapter.context_length}
         description.pop("vision_cache", None)
         results: dict[str, Any] = {
             "evalkit_version": __version__,

@@ -57,3 +57,15 @@ def content_id(source: ImageSource) -> str:
         stat = path.stat()
         return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
     return str(getattr(source, "content", None) or source.key)
+
+
+def image_size(source: ImageSource) -> tuple[int, int]:
+    """(width, height), read from a file's header without decoding it where possible."""
+    path = getattr(source, "path", None)
+    if isinstance(path, Path):
+        try:
+            with Image.open(path) as image:
+                return image.size
+        except (OSError, ValueError, Image.DecompressionBombError):
+            pass  # loading says what is wrong, in one line
+    return source.load().size
