@@ -101,6 +101,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                    "data": args.data_dir or str(args.references),
                    "split": args.split, "subset": args.subset},
         "environment": describe_environment(),
+        "finished": True,
         "tasks": {task.name: {
             "metric": metric.name, "metric_variant": metric.variant,
             "num_queries": len(kept), "num_questions_in_split": len(examples), "skipped": skips.entries,

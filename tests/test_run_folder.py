@@ -251,3 +251,22 @@ def test_score_output_never_replaces_a_runs_results(data, tmp_path, capsys):
     assert (output / "results.json").read_bytes() == results
     assert main([*score, str(tmp_path / "scored")]) == 0 and main([*score, str(tmp_path / "scored")]) == 0
     assert main([*score, str(output), "--force"]) == 0
+
+
+# ---- 8. the run's files follow the user's umask; its own table says --limit ----------------------
+
+def test_run_files_follow_the_umask_and_the_table_says_limit(data, tmp_path, capsys):
+    import os
+    import stat
+
+    previous = os.umask(0o027)
+    try:
+        assert main(run_args(data, tmp_path / "out")) == 0
+    finally:
+        os.umask(previous)
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"results.json", "table.md", "samples.jsonl", "runtime.json",
+                                       "predictions_vqav2_0shot_seed42.json", "identity.json"}
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o640" for p in files}
+    assert "| idefics-tiny-trained [--limit 2] | vqav2 |" in (tmp_path / "out" / "table.md").read_text().replace(
+        str(TRAINED_MODEL), "idefics-tiny-trained")

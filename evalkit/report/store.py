@@ -132,7 +132,10 @@ class StoredRun:
 
     @property
     def finished(self) -> bool:
-        return bool(self.results.get("finished"))
+        """A run marked `"finished": true`; `evalkit score` results are whole when written."""
+        if "finished" not in self.results:
+            return "predictions" in (self.results.get("config") or {})
+        return self.results["finished"] is True
 
     @property
     def tasks(self) -> dict[str, dict[str, Any]]:
