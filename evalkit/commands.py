@@ -82,8 +82,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from evalkit.scoring import match_predictions, read_predictions_file, score_predictions
 
     from evalkit.data.skips import Skips
+    from evalkit.data.source import task_location
 
-    task = get_task(args.task)
+    task = get_task(args.task, option="--task")
     metric = task.metric_for(args.metric_variant)
     skips = Skips(args.skip_unpaired)
     predictions = read_predictions_file(args.predictions, task)
@@ -92,7 +93,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         examples = read_coco_references(args.references)
     else:
-        examples = task.data.load(args.data_dir, "query", split=args.split, skips=skips)
+        examples = task.data.load(task_location(args.data_dir, task.name), "query", split=args.split, skips=skips)
     kept, answers = match_predictions(predictions, examples, args.predictions, task.prediction_keys[0], args.subset)
     scored = score_predictions(metric, kept, answers)
     results = {
@@ -241,9 +242,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if len(args.runs) != 2:
         raise EvalkitError("give two run folders, BASE and NEW (or one with --reference)", field="RUN")
+    tolerances = parse_tolerances(args.tolerance)
     base, new = _runs(args.runs)
-    comparison = compare_runs(base, new, parse_tolerances(args.tolerance), args.resamples, args.seed,
-                              args.fail_on)
+    comparison = compare_runs(base, new, tolerances, args.resamples, args.seed, args.fail_on)
     report = comparison_markdown(comparison)
     print(report, end="")
     if args.report:

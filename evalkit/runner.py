@@ -26,7 +26,7 @@ from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import Demo, prompt_text, render_continuation
 from evalkit.prompts.context import ContextBudget, FittedPrompt, answer_room
 from evalkit.registry import expand_task_names, get_task
-from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig
+from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig, chosen
 from evalkit.report.journal import Journal, claim_output, prompt_digests
 from evalkit.report.lock import FolderLock, lock_folder
 from evalkit.report.store import (SampleLog, mark_unfinished, prepare_output, remove_temporary_files, write_atomic,
@@ -43,8 +43,8 @@ def demos_for(selector: RandomShots, query: Example, shots: int, zero_shot: str,
     if shots == 0:
         if zero_shot == "none":
             return []
-        chosen = selector.select(query, FLAMINGO_TEXT_DEMOS)
-        return [Demo(example, task.demo_answer(example), show_image=False) for example in chosen]
+        picked = selector.select(query, FLAMINGO_TEXT_DEMOS)
+        return [Demo(example, task.demo_answer(example), show_image=False) for example in picked]
     return [Demo(example, task.demo_answer(example)) for example in selector.select(query, shots)]
 
 
@@ -52,12 +52,12 @@ def check_support(task: TaskSpec, pool: Sequence[Example], location: str, config
     """Refuse, before any model is loaded, a support set too small for the demos asked for."""
     if not pool:
         raise EvalkitError(f"the support split of {task.name} has no examples", path=location)
-    per_class = config.support_per_class or task.support_per_class
+    per_class = chosen(config.support_per_class, task.support_per_class)
     if per_class:
         sizes = Counter(example.references[0] for example in pool)
         size = sum(min(per_class, count) for count in sizes.values())
     else:
-        size = min(config.support_size or task.support_size, len(pool))
+        size = min(chosen(config.support_size, task.support_size), len(pool))
     needed = max(k or (FLAMINGO_TEXT_DEMOS if config.zero_shot == "flamingo" else 0) for k in config.shots)
     if needed > size:
         raise EvalkitError(f"{needed} demos asked for (--shots {','.join(map(str, config.shots))}) but the "
@@ -67,8 +67,8 @@ def check_support(task: TaskSpec, pool: Sequence[Example], location: str, config
 def _generation_settings(task: TaskSpec, config: RunConfig) -> GenerationSettings:
     settings = task.generation
     return GenerationSettings(
-        max_new_tokens=config.max_new_tokens or settings.max_new_tokens,
-        num_beams=config.num_beams or settings.num_beams,
+        max_new_tokens=chosen(config.max_new_tokens, settings.max_new_tokens),
+        num_beams=chosen(config.num_beams, settings.num_beams),
         length_penalty=settings.length_penalty,
     )
 
@@ -106,15 +106,23 @@ class Run:
             [t for t in config.tasks if t not in overrides])
         self.config = config
         self.tasks = {name: overrides.get(name) or get_task(name) for name in config.tasks}
+        config.check_data_dirs(self.tasks)
         self.metrics = {name: task.metric_for(config.metric_variant) for name, task in self.tasks.items()}
         self.data: dict[str, tuple[list[Example], list[Example]]] = {}
         self.skips = {name: Skips(config.skip_unpaired) for name in self.tasks}
         for name, task in self.tasks.items():
             location = config.data_location(name)
             queries = task.data.load(location, "query", split=config.query_split, skips=self.skips[name])[: config.limit]
+            if not queries:  # found now, not after the model has loaded
+                raise EvalkitError(f"the query split of {name} ({config.query_split or 'default'}) has no examples",
+                                   path=location)
             support_location = config.data_dirs.get(f"{name}:support", location)
             self.data[name] = (task.data.load(support_location, "support", skips=self.skips[name]), queries)
             check_support(task, self.data[name][0], support_location, config)
+        if any(chosen(config.shot_selection, task.shot_selection) == "rices" for task in self.tasks.values()):
+            from evalkit.shots.embeddings import check_clip_encoder
+
+            check_clip_encoder(config.rices_encoder)  # before the model loads
         self.output = prepare_output(config.output)
         self.lock: FolderLock | None = None
         self._take_folder(config.identity(self.tasks))
@@ -155,7 +163,7 @@ class Run:
         template = task.template(prompt_format)
         settings = _generation_settings(task, config)
         pool, queries = self.data[task.name]
-        support_size = config.support_size or task.support_size
+        support_size = chosen(config.support_size, task.support_size)
         shots_results: dict[str, dict[str, Any]] = {}
         for shots in config.shots:
             per_seed = {}
@@ -174,10 +182,10 @@ class Run:
             "prompt_format": prompt_format,
             "template": asdict(template),
             "generation": asdict(settings),
-            "shot_selection": config.shot_selection or task.shot_selection,
+            "shot_selection": chosen(config.shot_selection, task.shot_selection),
             "rices": self.rices_parameters.get(task.name),
-            "support_per_class": config.support_per_class or task.support_per_class,
-            "score_normalization": (config.normalization or task.score_normalization) if task.mode == "rank" else None,
+            "support_per_class": chosen(config.support_per_class, task.support_per_class),
+            "score_normalization": chosen(config.normalization, task.score_normalization) if task.mode == "rank" else None,
             "zero_shot": config.zero_shot,
             "context_overflow": self._overflow_policy(task),
             "support_pool_size": len(pool),
@@ -194,7 +202,7 @@ class Run:
         key = (task.name, seed)
         if key not in self.selectors:
             support = self._support(task, pool, support_size, seed)
-            if (self.config.shot_selection or task.shot_selection) == "random":
+            if chosen(self.config.shot_selection, task.shot_selection) == "random":
                 self.selectors[key] = RandomShots(support, seed)
             else:
                 self.selectors[key] = self._rices(task, pool, queries, support)
@@ -222,7 +230,7 @@ class Run:
         return selector
 
     def _support(self, task: TaskSpec, pool: list[Example], support_size: int, seed: int) -> list[Example]:
-        per_class = self.config.support_per_class or task.support_per_class
+        per_class = chosen(self.config.support_per_class, task.support_per_class)
         if per_class:
             return draw_support_per_class(pool, per_class, seed)
         return draw_support(pool, support_size, seed)
@@ -231,7 +239,7 @@ class Run:
               indices: Sequence[int], record: Callable[[list[int], list[Any]], None]) -> list[dict]:
         """Each query's choices scored by the log-likelihood of their answer text after the prompt;
         returns the out-of-memory back-offs."""
-        use_mean = (self.config.normalization or task.score_normalization) == "mean"
+        use_mean = chosen(self.config.normalization, task.score_normalization) == "mean"
 
         def choices(index: int) -> list[str]:
             return list(dict.fromkeys(queries[index].meta["choices"]))
@@ -343,7 +351,7 @@ class Run:
         return fitted
 
     def _overflow_policy(self, task: TaskSpec) -> OverflowPolicy:
-        return self.config.context_overflow or task.context_overflow
+        return chosen(self.config.context_overflow, task.context_overflow)
 
     def _export_predictions(self, task: TaskSpec, queries: Sequence[Example], predictions: Sequence[str],
                             shots: int, seed: int) -> str:

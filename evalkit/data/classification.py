@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from evalkit.data import hf
-from evalkit.data.files import find_file, read_csv, read_json, read_jsonl, require
+from evalkit.data.files import (check_id, check_id_kinds, find_file, read_csv, read_json, read_jsonl, require,
+                                require_text)
 from evalkit.data.skips import Skips
 from evalkit.data.source import FilesOrHF
 from evalkit.errors import EvalkitError
@@ -46,12 +47,13 @@ class HatefulMemesFiles(FilesOrHF):
         for number, record in read_jsonl(path):
             where = f"line {number}"
             label = require(record, "label", path, where)
-            if label not in (0, 1):
-                raise EvalkitError(f"{where}: label must be 0 or 1", path=path, field="label")
+            if type(label) is not int or label not in (0, 1):  # 1.0 and true are not labels
+                raise EvalkitError(f"{where}: label must be 0 or 1, not {json.dumps(label)}", path=path, field="label")
             image = FileImage(safe_relative_path(root, require(record, "img", path, where), path, "img"))
-            examples.append(Example(id=require(record, "id", path, where), image=image,
-                                    fields={"text": str(require(record, "text", path, where))},
+            examples.append(Example(id=check_id(require(record, "id", path, where), path, "id", where), image=image,
+                                    fields={"text": require_text(record, "text", path, where)},
                                     references=[self.classes[label]], meta={"choices": self.classes}))
+        check_id_kinds([example.id for example in examples], path, "id")
         return examples
 
 

@@ -30,13 +30,28 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+CLIP_MODEL_TYPES = ("clip", "clip_vision_model")
+
+
+def check_clip_encoder(name: str, revision: str | None = None) -> None:
+    """Refuse, from its config alone, a checkpoint that is not CLIP: another model's weights would
+    load into the CLIP architecture as random ones, without a word."""
+    from transformers import AutoConfig
+
+    check_checkpoint_location(name)
+    config = load_or_explain("the config", name, lambda: AutoConfig.from_pretrained(name, revision=revision))
+    if config.model_type not in CLIP_MODEL_TYPES:
+        raise EvalkitError(f"not a CLIP model (model_type {config.model_type!r}); RICES needs a CLIP image encoder "
+                           "such as openai/clip-vit-large-patch14", path=name, field="--rices-encoder")
+
+
 class ClipImageEncoder:
     """`CLIPVisionModelWithProjection` (full CLIP checkpoints load their vision half) + its processor."""
 
     def __init__(self, name: str, device: str = "auto", revision: str | None = None, batch_size: int = 64):
         from transformers import AutoImageProcessor, CLIPVisionModelWithProjection
 
-        check_checkpoint_location(name)
+        check_clip_encoder(name, revision)
         self.name, self.batch_size = name, batch_size
         self.device = resolve_device(device)
         self.processor = load_or_explain("the image processor", name,
