@@ -27,10 +27,9 @@ from evalkit.prompts.builder import Demo, prompt_text, render_continuation
 from evalkit.prompts.context import ContextBudget, FittedPrompt, answer_room
 from evalkit.registry import expand_task_names, get_task
 from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig, chosen
-from evalkit.report.journal import Journal, claim_output, prompt_digests
-from evalkit.report.lock import FolderLock, lock_folder
-from evalkit.report.store import (SampleLog, mark_unfinished, prepare_output, remove_temporary_files, write_atomic,
-                                  write_json)
+from evalkit.report.journal import Journal, prompt_digests, take_folder
+from evalkit.report.lock import FolderLock
+from evalkit.report.store import SampleLog, mark_unfinished, prepare_output, write_atomic, write_json
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import score_predictions
 from evalkit.shots.random_shots import RandomShots, draw_support, draw_support_per_class
@@ -134,16 +133,13 @@ class Run:
         self.vectors: dict[str, tuple[Any, Any]] = {}
 
     def _take_folder(self, identity: dict[str, Any]) -> None:
-        """The main process locks the output folder for the run's life (for every process) and claims
-        it; a refusal reaches every process, which all stop with the same one-line error."""
+        """The main process locks and claims the output folder for every process; a refusal reaches
+        every process, which all stop with the same one-line error."""
         refusal = None
         if self.processes.is_main:
             try:
-                self.lock = lock_folder(self.output)
-                remove_temporary_files(self.output)
-                claim_output(self.output, identity, self.config.force)
+                self.lock = take_folder(self.output, identity, self.config.force)
             except EvalkitError as error:
-                self.close()
                 refusal = error
         shared = self.processes.share(refusal.one_line() if refusal else None)
         if refusal:

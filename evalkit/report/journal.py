@@ -27,10 +27,23 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from evalkit.errors import EvalkitError
-from evalkit.report.store import discard_outputs, write_json
+from evalkit.report.lock import FolderLock, lock_folder
+from evalkit.report.store import discard_outputs, remove_temporary_files, write_json
 from evalkit.types import Example, content_id
 
 PROGRESS = "progress"
+
+
+def take_folder(folder: Path, identity: dict[str, Any], force: bool) -> FolderLock:
+    """Start a run in `folder`: lock it for the run's life, remove what killed writes left, claim it."""
+    lock = lock_folder(folder)
+    try:
+        remove_temporary_files(folder)
+        claim_output(folder, identity, force)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def claim_output(folder: Path, identity: dict[str, Any], force: bool) -> None:
