@@ -48,8 +48,9 @@ def take_folder(folder: Path, identity: dict[str, Any], force: bool) -> FolderLo
 
 def claim_output(folder: Path, identity: dict[str, Any], force: bool) -> None:
     """Start or continue the run in `folder`: refuse one whose predictions came from another
-    configuration, unless `force` (which discards them and the files made from them). Tasks of earlier commands that this one
-    does not run stay in the stored identity: a later command may come back to them."""
+    configuration, unless `force` (which discards them and the files made from them). Tasks of
+    earlier commands that this one does not run stay in the stored identity: a later command may
+    come back to them."""
     progress = folder / PROGRESS
     stored_file = progress / "identity.json"
     if stored_file.is_file():
