@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
+from evalkit.errors import EvalkitError
 from evalkit.prompts.formats import IDEFICS_FORMATS
 from evalkit.registry import all_tasks
 from evalkit.taskspec import TURN_MARKERS
@@ -69,7 +70,20 @@ def _up_to_date(folder: Path, fingerprint: str) -> bool:
     return stamp.is_file() and stamp.read_text().strip() == fingerprint
 
 
+def check_ours(folder: Path, option: str) -> None:
+    """Refuse to write over a folder that holds files evalkit did not write (its STAMP marks its own):
+    synthetic files carry the official names and would replace a user's real data."""
+    if not folder.is_dir() or (folder / STAMP).is_file():
+        return
+    held = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in folder.iterdir())
+    if held:
+        shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+        raise EvalkitError(f"not empty (holds {shown}) and not written by evalkit: its files would be replaced; "
+                           f"choose an empty folder{option}", path=folder)
+
+
 def _rebuild(folder: Path, fingerprint: str, build) -> Path:
+    check_ours(folder, " or another --workdir")
     if folder.exists():
         shutil.rmtree(folder)
     build(folder)
@@ -89,11 +103,24 @@ def ensure_random_model(workdir: Path, seed: int = 0) -> Path:
     return _rebuild(folder, fingerprint, lambda out: build_tiny_idefics(out, corpus, seed=seed))
 
 
+def _data_fingerprint(seed: int) -> str:
+    return _fingerprint(synthetic.GENERATOR_VERSION, sorted(synthetic.WRITERS), SPLITS, seed)
+
+
 def ensure_data(workdir: Path, seed: int = 0) -> Path:
     """Synthetic copies of every benchmark in `<workdir>/data/<task>/`, rewritten when the generator
     changed; returns `<workdir>/data`."""
-    fingerprint = _fingerprint(synthetic.GENERATOR_VERSION, sorted(synthetic.WRITERS), SPLITS, seed)
     folder = workdir / "data"
-    if _up_to_date(folder, fingerprint):
+    if _up_to_date(folder, _data_fingerprint(seed)):
         return folder
-    return _rebuild(folder, fingerprint, lambda out: synthetic.write_all(out, seed=seed))
+    return _rebuild(folder, _data_fingerprint(seed), lambda out: synthetic.write_all(out, seed=seed))
+
+
+def make_data(root: Path, seed: int = 0, force: bool = False) -> dict[str, Path]:
+    """`evalkit make-data`: every benchmark's synthetic copy in `root/<task>/`, into an empty folder
+    or one evalkit wrote (`force` writes over anything)."""
+    if not force:
+        check_ours(root, " or pass --force")
+    folders = synthetic.write_all(root, seed=seed)
+    (root / STAMP).write_text(_data_fingerprint(seed) + "\n")
+    return folders

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Sequence
 
+from evalkit.commands import DEMO_TASKS
 from evalkit.errors import EvalkitError
 
 
@@ -24,18 +28,23 @@ def name_list(text: str) -> list[str]:
 
 
 def data_dirs(values: Sequence[str]) -> dict[str, str]:
-    """`D` for every task, or `task=D` per task (repeatable)."""
-    mapping = {}
+    """`D` for every task, or `task=D` per task (repeatable); each given once."""
+    mapping: dict[str, str] = {}
     for value in values:
         task, sep, location = value.partition("=")
-        mapping[task if sep else "*"] = location if sep else value
+        key, location = (task, location) if sep else ("*", value)
+        if key in mapping:
+            what = f"{key}=" if sep else "a folder for every task (no TASK=)"
+            raise EvalkitError(f"{what} given twice: {mapping[key]} and {location}", field="--data-dir")
+        mapping[key] = location
     return mapping
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="hub id or local checkpoint folder")
     parser.add_argument("--revision", default=None, help="hub revision (branch, tag or commit)")
-    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                        help="weights' precision (auto: bfloat16 on a GPU, float32 on a CPU)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--trust-remote-code", action="store_true", help="allow code from the checkpoint")
     parser.add_argument("--attention", default="auto", choices=["auto", "sdpa", "eager", "flash_attention_2"],
@@ -60,7 +69,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="official layout folder, HF dataset folder/parquet, or hub id")
     parser.add_argument("--batch-size", type=int, default=8, help="halved automatically on out-of-memory")
     parser.add_argument("--workers", type=int, default=None,
-                        help="DataLoader workers preparing the next batches (default: 4 with a GPU, 0 without)")
+                        help="DataLoader workers preparing the next batches (default: with a GPU, a quarter of the "
+                             "CPU cores, between 1 and 4; without, 0)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
     parser.add_argument("--query-split", default=None,
                         help="query split instead of the task's default, e.g. test-dev2015 (VQAv2) or test "
@@ -79,17 +89,23 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="CLIP image encoder for RICES (hub id or folder; `evalkit build-clip` makes an offline one)")
     parser.add_argument("--rices-index", choices=["auto", "exact", "ivf", "hnsw"], default="auto",
                         help="auto: exact inner product up to 200,000 support images, IVF above")
-    parser.add_argument("--embedding-cache", type=Path, default=Path(".evalkit/embeddings"))
+    parser.add_argument("--embedding-cache", type=Path, default=Path(".evalkit/embeddings"),
+                        help="folder of cached RICES image embeddings (reused across runs)")
     parser.add_argument("--normalization", choices=["sum", "mean"], default=None,
                         help="ranking tasks: sum or mean of the answer's token log-probabilities")
     parser.add_argument("--support-per-class", type=int, default=None,
                         help="draw this many support examples per class (ImageNet 1K = 1, 5K = 5)")
-    parser.add_argument("--max-new-tokens", type=int, default=None)
+    parser.add_argument("--max-new-tokens", type=int, default=None,
+                        help="tokens generated per answer (default: the task's own, 15 for VQA, 20 for captions)")
     parser.add_argument("--num-beams", type=int, default=None, help="1 = greedy (default); >1 = beam search")
+    parser.add_argument("--context-overflow", choices=["error", "drop-shots"], default=None,
+                        help="a prompt longer than the model's context: stop with an error, or drop whole demos "
+                             "(oldest first, counted per query); default: the task's own (error for the built-in "
+                             "tasks)")
     parser.add_argument("--force", action="store_true",
                         help="discard predictions in --output that came from another configuration")
     _add_skip_option(parser)
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
 
 
 def _add_report_commands(commands) -> None:
@@ -104,7 +120,8 @@ def _add_report_commands(commands) -> None:
     compare = commands.add_parser(
         "compare", help="BASE NEW: differences with bootstrap CIs, non-zero exit on regression; "
                         "RUN --reference NAME: ours vs published numbers")
-    compare.add_argument("runs", type=Path, nargs="*", metavar="RUN")
+    compare.add_argument("runs", type=Path, nargs="*", metavar="RUN",
+                         help="BASE NEW run folders, or the run(s) to hold against --reference")
     compare.add_argument("--reference", default=None, help="a published model, e.g. idefics-9b")
     compare.add_argument("--list-references", action="store_true", help="print the published models and stop")
     compare.add_argument("--published", type=Path, default=None, help="folder of published tables "
@@ -118,10 +135,11 @@ def _add_report_commands(commands) -> None:
                          help="change: also fail on significant improvements and on changed sample sets")
     compare.add_argument("--report", type=Path, default=None, help="also write the markdown report here")
     plot = commands.add_parser("plot", help="score vs shots per benchmark (PNG), published references dashed")
-    plot.add_argument("runs", type=Path, nargs="+", metavar="RUN")
+    plot.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders (or their results.json)")
     plot.add_argument("--out", type=Path, required=True, help="folder for <benchmark>.png and overview.png")
     plot.add_argument("--reference", action="append", default=[], help="published model to draw (repeatable)")
-    plot.add_argument("--published", type=Path, default=None)
+    plot.add_argument("--published", type=Path, default=None,
+                      help="folder of published tables (default: the repository's results/published)")
     regression = commands.add_parser(
         "regression", help="re-run the committed baseline (embedded model, synthetic data) and compare")
     regression.add_argument("--record", action="store_true", help="re-record the baseline instead")
@@ -129,17 +147,31 @@ def _add_report_commands(commands) -> None:
     regression.add_argument("--workdir", type=Path, default=None, help="data and the new run (default .evalkit)")
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default shown after its help, unless the help already says it or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evalkit", description="Few-shot evaluation of vision-language models.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="evalkit", description="Few-shot evaluation of vision-language models.",
+                                     formatter_class=HelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     parser_class=functools.partial(argparse.ArgumentParser,
+                                                                    formatter_class=HelpFormatter))
     run = commands.add_parser("run", help="evaluate a model on tasks at k shots")
     _add_model_options(run)
     _add_run_options(run)
     commands.add_parser("tasks", help="list the tasks, their metric and data sources")
     commands.add_parser("models", help="list the model adapters and what each supports")
     score = commands.add_parser("score", help="score an official-format predictions file")
-    score.add_argument("--task", required=True)
-    score.add_argument("--predictions", type=Path, required=True)
+    score.add_argument("--task", required=True, help="the task the predictions are for, e.g. vqav2")
+    score.add_argument("--predictions", type=Path, required=True,
+                       help="the task's official results file, e.g. [{\"question_id\", \"answer\"}]")
     source = score.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-dir", help="the task's data folder (official layout)")
     source.add_argument("--references", type=Path,
@@ -147,31 +179,48 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--split", default=None, help="split to score against (default: the query split)")
     score.add_argument("--subset", action="store_true", help="score only the questions predicted")
     score.add_argument("--metric-variant", default=None, help="a named metric variant, e.g. openflamingo")
-    score.add_argument("--output", type=Path, default=None, help="also write results.json and table.md here")
+    score.add_argument("--output", type=Path, default=None,
+                       help="also write results.json, samples.jsonl and table.md here (not into a run's folder)")
+    score.add_argument("--force", action="store_true", help="write --output even over an evalkit run's results")
     _add_skip_option(score)
     build = commands.add_parser("build-model", help="build an offline random-weight tiny model (IDEFICS or another family)")
-    build.add_argument("--output", type=Path, required=True)
+    build.add_argument("--output", type=Path, required=True, help="folder for the model (save_pretrained)")
     build.add_argument("--family", choices=["idefics", "idefics3", "llava"], default="idefics",
                        help="architecture: idefics (v1), idefics3 (SmolVLM) or llava (LLaVA-1.5)")
-    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     clip = commands.add_parser("build-clip", help="build the offline random-weight tiny CLIP image encoder")
-    clip.add_argument("--output", type=Path, required=True)
-    clip.add_argument("--seed", type=int, default=0)
+    clip.add_argument("--output", type=Path, required=True, help="folder for the encoder (save_pretrained)")
+    clip.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     data = commands.add_parser("make-data", help="write synthetic data in the official layouts")
-    data.add_argument("--output", type=Path, required=True)
-    data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--output", type=Path, required=True,
+                      help="folder for one sub-folder per task (empty, or written by make-data before)")
+    data.add_argument("--seed", type=int, default=0, help="seed of the pictures, questions and answers")
+    data.add_argument("--force", action="store_true",
+                      help="write into a folder that holds other files (synthetic files carry the official names)")
     train = commands.add_parser("train-tiny", help="train the tiny IDEFICS on the synthetic training split")
-    train.add_argument("--output", type=Path, required=True)
+    train.add_argument("--output", type=Path, required=True, help="folder for the trained model")
     train.add_argument("--data-dir", type=Path, default=None,
                        help="folder made by `evalkit make-data` (default: generated from --seed in a temporary folder)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--steps", type=int, default=None)
+    train.add_argument("--seed", type=int, default=0, help="seed of the data, the initial weights and the batches")
+    train.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
     _add_report_commands(commands)
-    demo = commands.add_parser("demo", help="the embedded default: offline models on the synthetic VQA tasks")
+    demo = commands.add_parser("demo", help="the embedded default: offline models on synthetic data of "
+                                             + ", ".join(DEMO_TASKS))
     demo.add_argument("--workdir", type=Path, default=None, help="where model and data are kept (.evalkit)")
-    demo.add_argument("--shots", type=int_list, default=[0, 4])
+    demo.add_argument("--shots", type=int_list, default=[0, 4], help="shot counts, e.g. 0,4")
     demo.add_argument("--limit", type=int, default=None, help="first N questions per task (default: all)")
     return parser
+
+
+class Terminated(Exception):
+    """SIGTERM (a cluster's scheduler, `kill`), raised where the run is so that it stops cleanly."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+KEPT = "what was computed is kept: rerun the same command to continue"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,14 +228,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     from evalkit import commands
 
     handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
         return handler(args)
     except EvalkitError as error:
         print(f"evalkit: error: {error.one_line()}", file=sys.stderr)
         return 2
+    except OSError as error:
+        if error.filename is None:
+            raise
+        # A file the user named that the system refuses (a name too long, a permission): one line.
+        print(f"evalkit: error: {error.filename}: {error.strerror or error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("evalkit: interrupted", file=sys.stderr)
+        print(f"evalkit: interrupted; {KEPT}", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"evalkit: terminated (SIGTERM); {KEPT}", file=sys.stderr)
+        return 143
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def default_output(model: str) -> Path:

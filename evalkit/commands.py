@@ -33,7 +33,7 @@ def run_config(args: argparse.Namespace):
         num_beams=args.num_beams, dtype=args.dtype, device=args.device, revision=args.revision,
         trust_remote_code=args.trust_remote_code, attention=args.attention, device_map=args.device_map,
         vision_cache_mb=args.vision_cache_mb, workers=args.workers, force=args.force,
-        skip_unpaired=args.skip_unpaired,
+        skip_unpaired=args.skip_unpaired, context_overflow=args.context_overflow,
         progress=not args.no_progress,
     )
 
@@ -44,10 +44,13 @@ def execute_run(config, label: str | None = None, quiet: bool = False) -> dict:
     from evalkit.runner import Run
 
     processes = Processes.from_environment()
+    run = None
     try:
         run = Run(config, processes=processes)
         results = run.execute(_load_adapter(config, processes.device(config.device)), label)
     finally:
+        if run is not None:
+            run.close()
         processes.close()
     if not quiet and processes.is_main:
         print(results_table([results]))
@@ -79,8 +82,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from evalkit.scoring import match_predictions, read_predictions_file, score_predictions
 
     from evalkit.data.skips import Skips
+    from evalkit.data.source import task_location
 
-    task = get_task(args.task)
+    task = get_task(args.task, option="--task")
     metric = task.metric_for(args.metric_variant)
     skips = Skips(args.skip_unpaired)
     predictions = read_predictions_file(args.predictions, task)
@@ -89,7 +93,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         examples = read_coco_references(args.references)
     else:
-        examples = task.data.load(args.data_dir, "query", split=args.split, skips=skips)
+        examples = task.data.load(task_location(args.data_dir, task.name), "query", split=args.split, skips=skips)
     kept, answers = match_predictions(predictions, examples, args.predictions, task.prediction_keys[0], args.subset)
     scored = score_predictions(metric, kept, answers)
     results = {
@@ -98,6 +102,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                    "data": args.data_dir or str(args.references),
                    "split": args.split, "subset": args.subset},
         "environment": describe_environment(),
+        "finished": True,
         "tasks": {task.name: {
             "metric": metric.name, "metric_variant": metric.variant,
             "num_queries": len(kept), "num_questions_in_split": len(examples), "skipped": skips.entries,
@@ -108,13 +113,28 @@ def cmd_score(args: argparse.Namespace) -> int:
     table = results_table([results]).replace("0-shot", "score") + "\n" + breakdown_table(results)
     print(table)
     if args.output:
-        prepare_output(args.output)
+        _check_score_output(prepare_output(args.output), args.force)
         write_json(args.output / "results.json", results)
         write_atomic(args.output / "table.md", table)
         write_atomic(args.output / "samples.jsonl", "".join(
             json.dumps({"id": example.id, "prediction": answer, "score": score}, default=str) + "\n"
             for example, answer, score in zip(kept, answers, scored.scores)))
     return 0
+
+
+def _check_score_output(folder: Path, force: bool) -> None:
+    """`score --output` writes results.json and samples.jsonl: never over an `evalkit run`'s folder
+    (one with progress/, or a results.json that `score` did not write) unless forced."""
+    from evalkit.report.journal import PROGRESS
+
+    results = folder / "results.json"
+    try:
+        written_by_score = "predictions" in json.loads(results.read_text(encoding="utf-8")).get("config", {})
+    except (OSError, ValueError, AttributeError):
+        written_by_score = not results.exists()
+    if not force and ((folder / PROGRESS).is_dir() or not written_by_score):
+        raise EvalkitError("holds the results of an evalkit run, which --output would replace; choose another "
+                           "folder or pass --force", path=folder)
 
 
 def cmd_build_model(args: argparse.Namespace) -> int:
@@ -152,9 +172,9 @@ def cmd_build_clip(args: argparse.Namespace) -> int:
 
 
 def cmd_make_data(args: argparse.Namespace) -> int:
-    from evalkit.synthetic import write_all
+    from evalkit.assets import make_data
 
-    for task, folder in write_all(args.output, seed=args.seed).items():
+    for task, folder in make_data(args.output, seed=args.seed, force=args.force).items():
         print(f"synthetic {task} in {folder}")
     return 0
 
@@ -222,9 +242,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if len(args.runs) != 2:
         raise EvalkitError("give two run folders, BASE and NEW (or one with --reference)", field="RUN")
+    tolerances = parse_tolerances(args.tolerance)
     base, new = _runs(args.runs)
-    comparison = compare_runs(base, new, parse_tolerances(args.tolerance), args.resamples, args.seed,
-                              args.fail_on)
+    comparison = compare_runs(base, new, tolerances, args.resamples, args.seed, args.fail_on)
     report = comparison_markdown(comparison)
     print(report, end="")
     if args.report:

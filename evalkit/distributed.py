@@ -58,6 +58,14 @@ class Processes:
             merged.update(piece)
         return merged
 
+    def share(self, value: Any) -> Any:
+        """The main process's `value`, on every process (a barrier too)."""
+        if self.world_size == 1:
+            return value
+        box = [value]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
+
     def barrier(self) -> None:
         if self.world_size > 1:
             torch.distributed.barrier()

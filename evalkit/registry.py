@@ -46,14 +46,15 @@ def all_tasks() -> dict[str, TaskSpec]:
     return _builtin_tasks()
 
 
-def get_task(name: str) -> TaskSpec:
-    """A built-in task by name, or a plugin file given by its path (ending in .py)."""
+def get_task(name: str, option: str = "--tasks") -> TaskSpec:
+    """A built-in task by name, or a plugin file given by its path (ending in .py); `option` is the
+    command-line option an unknown name is reported against."""
     if name.endswith(".py"):
         return _task_from_file(Path(name))
     tasks = all_tasks()
     if name not in tasks:
         raise EvalkitError(
-            f"unknown task {name!r}; known tasks: {', '.join(sorted(tasks))}", field="--tasks"
+            f"unknown task {name!r}; known tasks: {', '.join(sorted(tasks))}", field=option
         )
     return tasks[name]
 

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
-from evalkit.data.source import task_folder
+from evalkit.data.source import task_location
 from evalkit.errors import EvalkitError
 from evalkit.models.loading import checkpoint_signature
 from evalkit.report.journal import as_identity
-from evalkit.taskspec import TaskSpec
+from evalkit.taskspec import OVERFLOW_POLICIES, TaskSpec
 
 ZERO_SHOT_STYLES = ("flamingo", "none")
 FLAMINGO_TEXT_DEMOS = 2
+DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+NAME_MAX = 255  # bytes in one path part (Linux, macOS)
+
+
+def chosen(option: Any, default: Any) -> Any:
+    """The run's option where it gives one (None: not given), else the task's default; 0 is a value."""
+    return default if option is None else option
+
+
+def _no_repeats(values: list, option: str) -> None:
+    repeated = [value for position, value in enumerate(values) if value in values[:position]]
+    if repeated:
+        raise EvalkitError(f"{repeated[0]} given twice", field=option)
 
 
 @dataclass
@@ -49,41 +64,85 @@ class RunConfig:
     workers: int | None = None  # DataLoader workers preparing inputs; None: 4 with a GPU, 0 without
     force: bool = False  # discard predictions in the output folder that came from another configuration
     skip_unpaired: bool = False  # leave out questions without annotations (listed in results.json)
+    # A prompt over the model's context: "error" or "drop-shots" (evalkit/prompts/context.py); None:
+    # each task's own. Not in the identity: each prompt's digest already says which demos it holds.
+    context_overflow: str | None = None
     progress: bool = True
 
     # Settings that change no prediction (float32): a rerun with other values still continues the run.
     NOT_IN_IDENTITY = ("output", "batch_size", "workers", "device", "attention", "device_map", "vision_cache_mb",
-                       "embedding_cache", "force", "progress")
+                       "embedding_cache", "force", "progress", "context_overflow")
+    # What a rerun may add to: each (task, shots, seed) setting keeps its own outputs, keyed by query id
+    # and prompt, so other shot counts, seeds, a larger --limit or another task extend the run.
+    EXTENDS = ("tasks", "shots", "seeds", "limit", "data_dirs")
 
     def identity(self, tasks: dict[str, TaskSpec]) -> dict[str, Any]:
-        """What the run's predictions and scores depend on: the config and each task's templates."""
-        fields = {k: v for k, v in asdict(self).items() if k not in self.NOT_IN_IDENTITY}
-        templates = {name: {fmt: asdict(t) for fmt, t in sorted(task.templates.items())} for name, task in tasks.items()}
-        generation = {name: asdict(task.generation) for name, task in tasks.items()}
-        return as_identity({"config": fields, "checkpoint": checkpoint_signature(self.model),
-                            "templates": templates, "generation": generation})
+        """What the run's predictions and scores depend on: the config, the checkpoint, and per task
+        its templates, generation settings and data folders (paths resolved: `data/` is `./data`)."""
+        fields = {k: v for k, v in asdict(self).items() if k not in self.NOT_IN_IDENTITY + self.EXTENDS}
+        fields["model"] = _resolved(self.model)
+        per_task = {name: {"data": _resolved(self.data_location(name)),
+                           "support": _resolved(self.data_dirs.get(f"{name}:support", self.data_location(name))),
+                           "templates": {fmt: asdict(t) for fmt, t in sorted(task.templates.items())},
+                           "generation": asdict(task.generation)}
+                    for name, task in tasks.items()}
+        return as_identity({"config": fields, "checkpoint": checkpoint_signature(self.model), "tasks": per_task})
 
     def validate(self) -> None:
+        """Every option checked before any data or model is read; the first fault is a one-line error."""
         if not self.tasks:
             raise EvalkitError("no task given", field="--tasks")
         if any(k < 0 for k in self.shots) or not self.shots:
             raise EvalkitError("shot counts must be 0 or more", field="--shots")
         if not self.seeds:
             raise EvalkitError("give at least one seed", field="--seeds")
-        if self.batch_size < 1:
-            raise EvalkitError("must be at least 1", field="--batch-size")
+        for option, values in (("--shots", self.shots), ("--seeds", self.seeds), ("--tasks", self.tasks)):
+            _no_repeats(values, option)
+        for option, value in (("--batch-size", self.batch_size), ("--limit", self.limit),
+                              ("--support-size", self.support_size), ("--support-per-class", self.support_per_class),
+                              ("--max-new-tokens", self.max_new_tokens), ("--num-beams", self.num_beams)):
+            if value is not None and value < 1:  # 0 is not "the default": None is
+                raise EvalkitError(f"must be at least 1, not {value}", field=option)
         if self.workers is not None and self.workers < 0:
             raise EvalkitError("must be 0 or more", field="--workers")
         if self.vision_cache_mb < 0:
             raise EvalkitError("must be 0 (off) or more", field="--vision-cache-mb")
-        if self.limit is not None and self.limit < 1:
-            raise EvalkitError("must be at least 1", field="--limit")
+        if not DEVICE.match(self.device):
+            raise EvalkitError(f"unknown device {self.device!r} (auto, cpu, cuda, cuda:N or mps)", field="--device")
         if self.shot_selection not in (None, "random", "rices"):
             raise EvalkitError("must be random or rices", field="--shot-selection")
         if self.normalization not in (None, "sum", "mean"):
             raise EvalkitError("must be sum or mean", field="--normalization")
+        if self.context_overflow not in (None, *OVERFLOW_POLICIES):
+            raise EvalkitError(f"must be one of {', '.join(OVERFLOW_POLICIES)}", field="--context-overflow")
         if self.zero_shot not in ZERO_SHOT_STYLES:
             raise EvalkitError(f"must be one of {', '.join(ZERO_SHOT_STYLES)}", field="--zero-shot")
+        self._check_paths()
+
+    def _check_paths(self) -> None:
+        """No part of a path over the filesystem's name limit (the OS would refuse it later, mid-run)."""
+        paths = [("--model", self.model), ("--output", str(self.output)), ("--rices-encoder", self.rices_encoder),
+                 ("--embedding-cache", str(self.embedding_cache))]
+        paths += [("--data-dir", location) for location in self.data_dirs.values()]
+        for option, path in paths:
+            long = next((part for part in Path(path).parts if len(part.encode("utf-8")) > NAME_MAX), None)
+            if long is not None:
+                raise EvalkitError(f"a part of the path is {len(long.encode('utf-8'))} bytes long, over the "
+                                   f"{NAME_MAX} a file name may have: {long[:40]}...", field=option)
+
+    def check_data_dirs(self, tasks: Iterable[str]) -> None:
+        """Each `--data-dir TASK=D` (or GROUP=D, TASK:support=D) names a task of this run or of the
+        registry: a misspelt name would otherwise be ignored."""
+        from evalkit.registry import all_tasks
+
+        names = {*all_tasks(), *tasks}
+        known = names | {name.split("-", 1)[0] for name in names}
+        for key in self.data_dirs:
+            task = key.removesuffix(":support")
+            if key != "*" and task not in known:
+                close = difflib.get_close_matches(task, sorted(known), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise EvalkitError(f"{key}={self.data_dirs[key]} names no task{hint}", field="--data-dir")
 
     def data_location(self, task: str) -> str:
         """`--data-dir TASK=D` (or GROUP=D for a task group such as fairface), else `--data-dir D`:
@@ -95,4 +154,10 @@ class RunConfig:
         default = self.data_dirs.get("*")
         if not default:
             raise EvalkitError(f"no data location for task {task}", field="--data-dir")
-        return str(task_folder(Path(default), task)) if Path(default).is_dir() else default
+        return task_location(default, task)
+
+
+def _resolved(location: str) -> str:
+    """A local path as an absolute one (so `data/`, `data` and `./data` are one folder); hub ids as given."""
+    path = Path(location)
+    return str(path.resolve()) if path.exists() else location

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 from collections import Counter
 from dataclasses import asdict
@@ -16,21 +17,23 @@ from tqdm.auto import tqdm
 
 from evalkit import __version__
 from evalkit.batching import generate_all, length_order, score_all
-from evalkit.data.skips import Skips
+from evalkit.data.skips import SHOWN_IDS, Skips
 from evalkit.distributed import Processes
 from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
 from evalkit.metrics.classification import ranked
 from evalkit.models.base import ModelAdapter
-from evalkit.prompts.builder import Demo, build_prompt, prompt_text, render_continuation
+from evalkit.prompts.builder import Demo, prompt_text, render_continuation
+from evalkit.prompts.context import ContextBudget, FittedPrompt, answer_room
 from evalkit.registry import expand_task_names, get_task
-from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig
-from evalkit.report.journal import Journal, claim_output, prompt_digest
-from evalkit.report.store import SampleLog, prepare_output, write_atomic, write_json
+from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig, chosen
+from evalkit.report.journal import Journal, prompt_digests, take_folder
+from evalkit.report.lock import FolderLock
+from evalkit.report.store import SampleLog, mark_unfinished, prepare_output, write_atomic, write_json
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import score_predictions
 from evalkit.shots.random_shots import RandomShots, draw_support, draw_support_per_class
-from evalkit.taskspec import GenerationSettings, TaskSpec
+from evalkit.taskspec import GenerationSettings, OverflowPolicy, TaskSpec
 from evalkit.types import Example
 
 def demos_for(selector: RandomShots, query: Example, shots: int, zero_shot: str,
@@ -39,8 +42,8 @@ def demos_for(selector: RandomShots, query: Example, shots: int, zero_shot: str,
     if shots == 0:
         if zero_shot == "none":
             return []
-        chosen = selector.select(query, FLAMINGO_TEXT_DEMOS)
-        return [Demo(example, task.demo_answer(example), show_image=False) for example in chosen]
+        picked = selector.select(query, FLAMINGO_TEXT_DEMOS)
+        return [Demo(example, task.demo_answer(example), show_image=False) for example in picked]
     return [Demo(example, task.demo_answer(example)) for example in selector.select(query, shots)]
 
 
@@ -48,12 +51,12 @@ def check_support(task: TaskSpec, pool: Sequence[Example], location: str, config
     """Refuse, before any model is loaded, a support set too small for the demos asked for."""
     if not pool:
         raise EvalkitError(f"the support split of {task.name} has no examples", path=location)
-    per_class = config.support_per_class or task.support_per_class
+    per_class = chosen(config.support_per_class, task.support_per_class)
     if per_class:
         sizes = Counter(example.references[0] for example in pool)
         size = sum(min(per_class, count) for count in sizes.values())
     else:
-        size = min(config.support_size or task.support_size, len(pool))
+        size = min(chosen(config.support_size, task.support_size), len(pool))
     needed = max(k or (FLAMINGO_TEXT_DEMOS if config.zero_shot == "flamingo" else 0) for k in config.shots)
     if needed > size:
         raise EvalkitError(f"{needed} demos asked for (--shots {','.join(map(str, config.shots))}) but the "
@@ -63,8 +66,8 @@ def check_support(task: TaskSpec, pool: Sequence[Example], location: str, config
 def _generation_settings(task: TaskSpec, config: RunConfig) -> GenerationSettings:
     settings = task.generation
     return GenerationSettings(
-        max_new_tokens=config.max_new_tokens or settings.max_new_tokens,
-        num_beams=config.num_beams or settings.num_beams,
+        max_new_tokens=chosen(config.max_new_tokens, settings.max_new_tokens),
+        num_beams=chosen(config.num_beams, settings.num_beams),
         length_penalty=settings.length_penalty,
     )
 
@@ -102,24 +105,53 @@ class Run:
             [t for t in config.tasks if t not in overrides])
         self.config = config
         self.tasks = {name: overrides.get(name) or get_task(name) for name in config.tasks}
+        config.check_data_dirs(self.tasks)
         self.metrics = {name: task.metric_for(config.metric_variant) for name, task in self.tasks.items()}
         self.data: dict[str, tuple[list[Example], list[Example]]] = {}
         self.skips = {name: Skips(config.skip_unpaired) for name in self.tasks}
         for name, task in self.tasks.items():
             location = config.data_location(name)
             queries = task.data.load(location, "query", split=config.query_split, skips=self.skips[name])[: config.limit]
+            if not queries:  # found now, not after the model has loaded
+                raise EvalkitError(f"the query split of {name} ({config.query_split or 'default'}) has no examples",
+                                   path=location)
             support_location = config.data_dirs.get(f"{name}:support", location)
             self.data[name] = (task.data.load(support_location, "support", skips=self.skips[name]), queries)
             check_support(task, self.data[name][0], support_location, config)
+        if any(chosen(config.shot_selection, task.shot_selection) == "rices" for task in self.tasks.values()):
+            from evalkit.shots.embeddings import check_clip_encoder
+
+            check_clip_encoder(config.rices_encoder)  # before the model loads
         self.output = prepare_output(config.output)
-        if self.processes.is_main:
-            claim_output(self.output, config.identity(self.tasks), config.force)
-        self.processes.barrier()
-        self.runtime: dict[str, Any] = {"resumed_outputs": 0, "computed_outputs": 0, "batch_size_backoffs": []}
+        self.lock: FolderLock | None = None
+        self._take_folder(config.identity(self.tasks))
+        self.runtime: dict[str, Any] = {"resumed_outputs": 0, "computed_outputs": 0, "recomputed_outputs": [],
+                                        "batch_size_backoffs": []}
         self.encoder: Any = None
         self.rices_parameters: dict[str, dict] = {}
         self.selectors: dict[tuple[str, int], Any] = {}
         self.vectors: dict[str, tuple[Any, Any]] = {}
+
+    def _take_folder(self, identity: dict[str, Any]) -> None:
+        """The main process locks and claims the output folder for every process; a refusal reaches
+        every process, which all stop with the same one-line error."""
+        refusal = None
+        if self.processes.is_main:
+            try:
+                self.lock = take_folder(self.output, identity, self.config.force)
+            except EvalkitError as error:
+                refusal = error
+        shared = self.processes.share(refusal.one_line() if refusal else None)
+        if refusal:
+            raise refusal
+        if shared:
+            raise EvalkitError(shared)
+
+    def close(self) -> None:
+        """Release the output folder (done at the end of `execute`; safe to call again)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def evaluate_task(self, task: TaskSpec, adapter: ModelAdapter, samples: SampleLog | None) -> dict[str, Any]:
         config = self.config
@@ -127,7 +159,7 @@ class Run:
         template = task.template(prompt_format)
         settings = _generation_settings(task, config)
         pool, queries = self.data[task.name]
-        support_size = config.support_size or task.support_size
+        support_size = chosen(config.support_size, task.support_size)
         shots_results: dict[str, dict[str, Any]] = {}
         for shots in config.shots:
             per_seed = {}
@@ -146,11 +178,12 @@ class Run:
             "prompt_format": prompt_format,
             "template": asdict(template),
             "generation": asdict(settings),
-            "shot_selection": config.shot_selection or task.shot_selection,
+            "shot_selection": chosen(config.shot_selection, task.shot_selection),
             "rices": self.rices_parameters.get(task.name),
-            "support_per_class": config.support_per_class or task.support_per_class,
-            "score_normalization": (config.normalization or task.score_normalization) if task.mode == "rank" else None,
+            "support_per_class": chosen(config.support_per_class, task.support_per_class),
+            "score_normalization": chosen(config.normalization, task.score_normalization) if task.mode == "rank" else None,
             "zero_shot": config.zero_shot,
+            "context_overflow": self._overflow_policy(task),
             "support_pool_size": len(pool),
             "support_size": len(self._selector(task, pool, queries, support_size, config.seeds[0]).support),
             "query_split": config.query_split or "default",
@@ -165,7 +198,7 @@ class Run:
         key = (task.name, seed)
         if key not in self.selectors:
             support = self._support(task, pool, support_size, seed)
-            if (self.config.shot_selection or task.shot_selection) == "random":
+            if chosen(self.config.shot_selection, task.shot_selection) == "random":
                 self.selectors[key] = RandomShots(support, seed)
             else:
                 self.selectors[key] = self._rices(task, pool, queries, support)
@@ -193,7 +226,7 @@ class Run:
         return selector
 
     def _support(self, task: TaskSpec, pool: list[Example], support_size: int, seed: int) -> list[Example]:
-        per_class = self.config.support_per_class or task.support_per_class
+        per_class = chosen(self.config.support_per_class, task.support_per_class)
         if per_class:
             return draw_support_per_class(pool, per_class, seed)
         return draw_support(pool, support_size, seed)
@@ -202,7 +235,7 @@ class Run:
               indices: Sequence[int], record: Callable[[list[int], list[Any]], None]) -> list[dict]:
         """Each query's choices scored by the log-likelihood of their answer text after the prompt;
         returns the out-of-memory back-offs."""
-        use_mean = (self.config.normalization or task.score_normalization) == "mean"
+        use_mean = chosen(self.config.normalization, task.score_normalization) == "mean"
 
         def choices(index: int) -> list[str]:
             return list(dict.fromkeys(queries[index].meta["choices"]))
@@ -226,8 +259,11 @@ class Run:
         folder's journal reused, this process's share of the rest computed (and journaled batch by
         batch), the other processes' shares gathered."""
         journal = Journal(self.output, setting, self.processes.rank)
-        digests = [prompt_digest(prompt) for prompt in prompts]
-        done = journal.completed(queries, digests)
+        digests = prompt_digests(prompts)
+        completed = journal.completed(queries, digests)
+        done = completed.outputs
+        if completed.changed and self.processes.is_main:
+            self._note_recomputed(setting, [queries[index].id for index in completed.changed])
         self.processes.barrier()  # every process has read the journals before any appends to them
         mine = self.processes.shard([i for i in length_order(prompts) if i not in done])
         bar = tqdm(total=len(mine), desc=setting, unit="q", disable=not self.config.progress)
@@ -251,12 +287,21 @@ class Run:
         gathered = {**done, **self.processes.gather(outputs)}
         return [gathered[index] for index in range(len(prompts))]
 
+    def _note_recomputed(self, setting: str, ids: list[Any]) -> None:
+        """Saved outputs whose prompt has changed since (an image replaced, a question edited) are
+        recomputed: said on stderr and listed in runtime.json."""
+        shown = ", ".join(map(str, ids[:SHOWN_IDS])) + (", ..." if len(ids) > SHOWN_IDS else "")
+        print(f"evalkit: {setting}: {len(ids)} saved output(s) were computed from another prompt (an image, "
+              f"question or demo changed since): recomputed (ids {shown})", file=sys.stderr)
+        self.runtime["recomputed_outputs"].append({"setting": setting, "count": len(ids), "ids": ids})
+
     def _evaluate_setting(self, adapter: ModelAdapter, samples: SampleLog | None, task: TaskSpec, template,
                           settings: GenerationSettings,
                           queries: Sequence[Example], demos: Sequence[list[Demo]], shots: int, seed: int) -> dict:
-        prompts = [build_prompt(template, query_demos, query) for query, query_demos in zip(queries, demos)]
-        generations = self._infer(adapter, task, template, settings, prompts, queries,
-                                  f"{task.name}_{shots}shot_seed{seed}")
+        setting = f"{task.name}_{shots}shot_seed{seed}"
+        fitted = self._fit_prompts(adapter, task, template, settings, queries, demos, setting)
+        prompts, demos = [f.prompt for f in fitted], [f.demos for f in fitted]
+        generations = self._infer(adapter, task, template, settings, prompts, queries, setting)
         if task.mode == "rank":
             predictions = generations
         else:
@@ -272,15 +317,37 @@ class Run:
             scores = [None] * len(queries)
             aggregate = {"score": None, "count": len(queries), "unscored": "the split has no answers",
                          "predictions_file": exported}
+        dropped = [f.dropped for f in fitted]
+        if any(dropped):
+            aggregate["context_overflow"] = {"queries_with_dropped_shots": sum(1 for n in dropped if n),
+                                             "dropped_shots": sum(dropped), "context_length": adapter.context_length}
         samples.append({
             "task": task.name, "shots": shots, "seed": seed, "id": query.id,
             "demo_ids": [demo.example.id for demo in query_demos], "prompt": prompt_text(prompt),
             "generation": generation, "prediction": _top_choice(prediction), "score": score,
             # Ranking tasks keep the gold class: ROC-AUC needs it to be recomputed from the samples.
             **({"reference": query.references[0]} if task.mode == "rank" and query.references else {}),
-        } for query, query_demos, prompt, generation, prediction, score
-            in zip(queries, demos, prompts, generations, predictions, scores))
+            **({"dropped_shots": drops} if drops else {}),
+        } for query, query_demos, prompt, generation, prediction, score, drops
+            in zip(queries, demos, prompts, generations, predictions, scores, dropped))
         return aggregate
+
+    def _fit_prompts(self, adapter: ModelAdapter, task: TaskSpec, template, settings: GenerationSettings,
+                     queries: Sequence[Example], demos: Sequence[list[Demo]], setting: str) -> list[FittedPrompt]:
+        """Each query's prompt within the model's context (evalkit/prompts/context.py)."""
+        policy = self._overflow_policy(task)
+        budget = ContextBudget(adapter.prompt_length, adapter.context_length, policy, setting)
+        room = answer_room(task.mode, settings.max_new_tokens, template, adapter.continuation_ids)
+        fitted = [budget.fit(template, query_demos, query, room(query)) for query, query_demos in zip(queries, demos)]
+        dropped = [f.dropped for f in fitted if f.dropped]
+        if dropped and self.processes.is_main:
+            print(f"evalkit: {setting}: {len(dropped)} of {len(fitted)} prompts were over the model's context "
+                  f"({adapter.context_length:,} tokens): {sum(dropped):,} demos dropped, oldest first "
+                  "(--context-overflow drop-shots; counted in samples.jsonl and results.json)", file=sys.stderr)
+        return fitted
+
+    def _overflow_policy(self, task: TaskSpec) -> OverflowPolicy:
+        return chosen(self.config.context_overflow, task.context_overflow)
 
     def _export_predictions(self, task: TaskSpec, queries: Sequence[Example], predictions: Sequence[str],
                             shots: int, seed: int) -> str:
@@ -293,11 +360,20 @@ class Run:
 
     def execute(self, adapter: ModelAdapter, label: str | None = None) -> dict[str, Any]:
         """Evaluate every task; results.json depends only on the command and the data (a resumed run
-        writes the same bytes as an uninterrupted one); timings and cache counts go to runtime.json."""
+        writes the same bytes as an uninterrupted one); timings and cache counts go to runtime.json.
+        The output folder is released at the end, whatever happens."""
+        try:
+            return self._execute(adapter, label)
+        finally:
+            self.close()
+
+    def _execute(self, adapter: ModelAdapter, label: str | None) -> dict[str, Any]:
         started = time.time()
         main = self.processes.is_main
+        if main:
+            mark_unfinished(self.output)  # before samples.jsonl is started again
         samples = SampleLog(self.output / "samples.jsonl") if main else None
-        description = adapter.describe()
+        description = {**adapter.describe(), "context_length": adapter.context_length}
         description.pop("vision_cache", None)
         results: dict[str, Any] = {
             "evalkit_version": __version__,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from evalkit.data.files import read_json
+from evalkit.data.files import check_id, read_json
 from evalkit.errors import EvalkitError
 from evalkit.taskspec import Metric, TaskSpec
 from evalkit.types import Example
@@ -35,9 +35,10 @@ def read_predictions_file(path: Path, task: TaskSpec) -> dict[Any, str]:
             if not isinstance(record, dict) or key not in record:
                 raise EvalkitError(f"record {position} has no field", path=path, field=key)
         _check_answer(record[answer_key], task, path, position, answer_key)
-        if record[id_key] in predictions:
-            raise EvalkitError(f"duplicate {id_key} {record[id_key]}", path=path, field=id_key)
-        predictions[record[id_key]] = record[answer_key]
+        record_id = check_id(record[id_key], path, id_key, f"record {position}")
+        if record_id in predictions:
+            raise EvalkitError(f"duplicate {id_key} {record_id}", path=path, field=id_key)
+        predictions[record_id] = record[answer_key]
     return predictions
 
 

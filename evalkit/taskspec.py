@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Literal, Protocol, Sequence, get_args
 
 from evalkit.types import Example
 
@@ -42,6 +42,11 @@ class PromptTemplate:
             raise ValueError("a template's example needs an {answer} placeholder")
         if self.image_block not in self.example:
             raise ValueError("a template's image_block must appear in its example")
+
+
+# What to do with a prompt longer than the model's context (evalkit/prompts/context.py).
+OverflowPolicy = Literal["error", "drop-shots"]
+OVERFLOW_POLICIES: tuple[str, ...] = get_args(OverflowPolicy)
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,14 @@ class TaskSpec:
     # The benchmark's name in published tables (results/published/*.csv, e.g. "VQAv2"); reports use it
     # as the column label and to find the published number. Empty: the task's own name.
     published_name: str = ""
+    # A prompt longer than the model's context: "error" (stop), or "drop-shots" (drop whole demos,
+    # oldest first, counted) for tasks whose demos are long by nature; `--context-overflow` overrides.
+    context_overflow: OverflowPolicy = "error"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.context_overflow not in OVERFLOW_POLICIES:
+            raise ValueError(f"context_overflow must be one of {', '.join(OVERFLOW_POLICIES)}")
 
     def metric_for(self, variant: str | None) -> Metric:
         """The default metric, or the named variant (its `variant` name or a key of metric_variants)."""

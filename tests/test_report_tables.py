@@ -95,3 +95,54 @@ def test_table_command_writes_a_file_and_refuses_a_folder_without_results(runs, 
     assert main(["table", str(tmp_path / "nowhere")]) == 2
     assert "no results.json here" in capsys.readouterr().err
     assert main(["table", str(runs[0]), "--tables", "bogus"]) == 2
+
+
+# ---- partial runs never pass for whole ones ---------------------------------------------------------
+
+@pytest.fixture
+def partial(tmp_path):
+    """An interrupted run, a --limit run, and a run whose 8-shot prompts had demos dropped."""
+    import json
+
+    killed = write_run(tmp_path / "killed", "model K", {"vqav2": task_result("vqa_accuracy", "vqav2", {0: [50.0]})})
+    results = json.loads((killed / "results.json").read_text())
+    (killed / "results.json").write_text(json.dumps({**results, "finished": False}))
+    limited = write_run(tmp_path / "limited", "model L", {"vqav2": task_result("vqa_accuracy", "vqav2", {0: [40.0]})},
+                        limit=100)
+    overflow = {"context_overflow": {"queries_with_dropped_shots": 3, "dropped_shots": 7, "context_length": 2048}}
+    dropped = write_run(tmp_path / "dropped", "model D", {
+        "vqav2": task_result("vqa_accuracy", "vqav2", {8: [30.0]}, per_seed_extra=overflow)})
+    return [load_run(path) for path in (killed, limited, dropped)]
+
+
+def test_unfinished_limited_and_shot_dropping_runs_are_marked_in_every_format(partial):
+    assert render_tables(partial) == """\
+### Model card
+
+| model | shots | VQAv2 (VQA acc) |
+|---|---:|---:|
+| model K [unfinished] | 0 | 50.0 |
+| model L [--limit 100] | 0 | 40.0 |
+| model D | 8 | 30.0 ‡ |
+
+‡ demos were dropped from some prompts to fit the model's context (--context-overflow drop-shots; counts in \
+results.json)
+"""
+    latex = render_tables(partial, "latex")
+    assert "model K [unfinished] & 0 & 50.0" in latex and "% ‡ demos were dropped" in latex
+    rows = {row["model"]: row for row in csv.DictReader(io.StringIO(render_tables(partial, "csv")))}
+    assert set(rows) == {"model K [unfinished]", "model L [--limit 100]", "model D"}
+    assert rows["model D"]["dropped_shots"] == "7"
+
+
+def test_plot_labels_partial_runs_and_ticks_only_shot_counts(partial):
+    from matplotlib.figure import Figure
+
+    from evalkit.report.cards import collect
+    from evalkit.report.plot import _draw_panel
+
+    axes = Figure().add_subplot()
+    _draw_panel(axes, "VQAv2", [e for e in collect(partial) if e.shots == 0], {})
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == ["model K [unfinished]",
+                                                                          "model L [--limit 100]"]
+    assert list(axes.get_xticks()) == [0]  # a single shot count: no 0.5-shot ticks

@@ -68,8 +68,8 @@ def test_a_changed_command_refuses_the_old_predictions_unless_forced(vqav2_dir, 
     capsys.readouterr()
     assert main([*arguments, "--max-new-tokens", "3"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "evalkit: error: run: holds predictions of a different run (changed: config.max_new_tokens); rerun with "
-        "--force to discard them, or choose another --output")
+        "evalkit: error: run: holds predictions of a different run (changed: config.max_new_tokens: null -> 3); "
+        "rerun with --force to discard them, or choose another --output")
     assert main([*arguments, "--max-new-tokens", "3", "--force"]) == 0
     assert json.loads(Path("run/runtime.json").read_text())["resumed_outputs"] == 0
 
@@ -82,10 +82,10 @@ def test_journal_ignores_and_repairs_a_half_written_line(tmp_path):
     journal.append([(0, queries[0], digests[0], "red"), (2, queries[2], digests[2], "two")])
     with journal.path.open("a") as out:
         out.write('{"index": 1, "id": 1, "out')  # killed mid-append
-    assert Journal(tmp_path, "vqav2_0shot_seed42", rank=1).completed(queries, digests) == {0: "red", 2: "two"}
+    assert Journal(tmp_path, "vqav2_0shot_seed42", rank=1).completed(queries, digests).outputs == {0: "red", 2: "two"}
     reopened = Journal(tmp_path, "vqav2_0shot_seed42", rank=0)
     reopened.append([(1, queries[1], digests[1], "blue")])
-    assert reopened.completed(queries, digests) == {0: "red", 1: "blue", 2: "two"}
+    assert reopened.completed(queries, digests).outputs == {0: "red", 1: "blue", 2: "two"}
     assert journal.path.read_text().count("\n") == 3
 
 
@@ -94,9 +94,8 @@ def test_an_output_is_reused_only_for_the_prompt_it_was_computed_from(tmp_path):
     journal = Journal(tmp_path, "vqav2_0shot_seed42", rank=0)
     journal.folder.mkdir()
     journal.append([(0, queries[0], prompt_digest(["Question: colour?", queries[0].image]), "red")])
-    changed = [prompt_digest(["Question: what colour?", queries[0].image])]
-    with pytest.raises(EvalkitError, match="question 7 now has another prompt than its saved output"):
-        journal.completed(queries, changed)
-    other_image = [prompt_digest(["Question: colour?", FileImage(Path("y.png"))])]
-    with pytest.raises(EvalkitError, match="another prompt"):
-        journal.completed(queries, other_image)
+    same = journal.completed(queries, [prompt_digest(["Question: colour?", queries[0].image])])
+    assert same.outputs == {0: "red"} and same.changed == []
+    for changed in (["Question: what colour?", queries[0].image], ["Question: colour?", FileImage(Path("y.png"))]):
+        completed = journal.completed(queries, [prompt_digest(changed)])
+        assert completed.outputs == {} and completed.changed == [0]

@@ -69,3 +69,38 @@ def test_okvqa_stemming_variant_says_what_is_missing():
         with pytest.raises(EvalkitError, match="pip install nltk inflection"):
             okvqa_stem.stem_okvqa("riding horses")
     assert okvqa_stem.MANUAL_STEMS["riding"] == "ride" and okvqa_stem.MANUAL_STEMS["leaves"] == "leaf"
+
+
+# ---- the VizWiz evaluator, rule by rule (it leaves answers out by position) ----------------------
+
+def test_vizwiz_compares_with_the_answers_exactly_as_written():
+    # The prediction is cleaned (newline/tab to space, ends stripped); the answers are not.
+    assert score("vizwiz", "\nred\t", ["red"] * 10) == 1.0
+    assert score("vizwiz", "red", [" red"] * 10) == 0.0
+    assert score("vizwiz", "red", ["red\n"] * 3 + ["red"] * 7) == 1.0  # 7 exact matches remain
+    assert score("vizwiz", "red", ["red\n"] * 8 + ["red"] * 2) == pytest.approx(0.6)  # 2 matches: (2 x 1/3 + 8 x 2/3) / 10
+    assert score("vqav2", "red", [" red"] * 10) == 1.0  # VQAv2 cleans both sides
+
+
+def test_vizwiz_restores_most_contractions_with_a_curly_apostrophe():
+    curly = "don\u2019t"
+    assert score("vizwiz", "dont", [curly] * 10) == 1.0
+    assert score("vizwiz", "dont", ["don't"] * 10) == 0.0  # the straight spelling is never produced
+    assert score("vqav2", "dont", ["don't"] * 9 + ["x"]) == 1.0  # VQAv2 restores the straight one
+    assert score("vizwiz", "doesnt", ["doesn\u2019t"] * 10) == 1.0
+
+
+@pytest.mark.parametrize("prediction, restored", [("cant", "can't"), ("weve", "we've"), ("wheres", "where's"),
+                                                  ("whove", "who've")])
+def test_vizwiz_keeps_a_few_straight_apostrophes(prediction, restored):
+    assert score("vizwiz", prediction, [restored] * 10) == 1.0
+    assert score("vizwiz", prediction, [restored.replace("'", "\u2019")] * 10) == 0.0
+
+
+def test_vizwiz_looks_contractions_up_by_their_curly_spelling():
+    # "he’dve" (curly) is in the table and becomes "he’d’ve"; the straight "he'dve" is not and stays.
+    assert score("vizwiz", "he\u2019dve", ["he\u2019d\u2019ve"] * 10) == 1.0
+    assert score("vizwiz", "he'dve", ["he'dve"] * 10) == 1.0
+    assert score("vizwiz", "he'dve", ["he\u2019d\u2019ve"] * 10) == 0.0
+    # Two keys keep the straight apostrophe: "couldn'tve" -> "couldn’t’ve".
+    assert score("vizwiz", "couldn'tve", ["couldn\u2019t\u2019ve"] * 10) == 1.0

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evalkit.data.files import find_file, read_json, require, require_list, safe_file_name
+from evalkit.data.files import (check_id, find_file, read_json, require, require_list, require_text, safe_file_name,
+                                text_value)
 from evalkit.data.skips import Skips
 from evalkit.data.source import FilesOrHF
 from evalkit.errors import EvalkitError
@@ -49,13 +50,13 @@ class KarpathyFiles(FilesOrHF):
             where = f"image {position}"
             if require(record, "split", path, where) != split:
                 continue
-            image_id = self._image_id(record, path, where)
+            image_id = check_id(self._image_id(record, path, where), path, self.id_from, where)
             if image_id in seen:
                 raise EvalkitError(f"duplicate image {image_id}", path=path, field=self.id_from)
             seen.add(image_id)
             folder = self.image_folder or safe_file_name(require(record, "filepath", path, where), path, "filepath")
             name = safe_file_name(require(record, "filename", path, where), path, "filename")
-            captions = [str(require(s, "raw", path, where)) for s in require(record, "sentences", path, where)]
+            captions = [require_text(s, "raw", path, where) for s in require(record, "sentences", path, where)]
             if not captions:
                 raise EvalkitError(f"{where} has no sentences", path=path, field="sentences")
             examples.append(_caption_example(image_id, FileImage(root / folder / name), captions, {}))
@@ -99,13 +100,14 @@ class NoCapsFiles(FilesOrHF):
         document = read_json(path)
         captions: dict[Any, list[str]] = {}
         for position, annotation in enumerate(require_list(document, "annotations", path)):
-            image_id = require(annotation, "image_id", path, f"annotation {position}")
-            captions.setdefault(image_id, []).append(str(require(annotation, "caption", path, f"annotation {position}")))
+            image_id = check_id(require(annotation, "image_id", path, f"annotation {position}"), path, "image_id",
+                                f"annotation {position}")
+            captions.setdefault(image_id, []).append(require_text(annotation, "caption", path, f"annotation {position}"))
         folder = next((root / sub for sub in NOCAPS_IMAGE_FOLDERS if sub and (root / sub).is_dir()), root)
         examples = []
         for position, image in enumerate(require_list(document, "images", path)):
             where = f"image {position}"
-            image_id = require(image, "id", path, where)
+            image_id = check_id(require(image, "id", path, where), path, "id", where)
             if image_id not in captions:
                 raise EvalkitError(f"{where} (id {image_id}) has no captions", path=path, field="annotations")
             name = safe_file_name(require(image, "file_name", path, where), path, "file_name")
@@ -124,8 +126,8 @@ def read_coco_references(path: Path) -> list[Example]:
     captions: dict[Any, list[str]] = {}
     for position, annotation in enumerate(require_list(document, "annotations", path)):
         where = f"annotation {position}"
-        captions.setdefault(require(annotation, "image_id", path, where), []).append(
-            str(require(annotation, "caption", path, where)))
+        image_id = check_id(require(annotation, "image_id", path, where), path, "image_id", where)
+        captions.setdefault(image_id, []).append(require_text(annotation, "caption", path, where))
     return [_caption_example(image_id, FileImage(path), texts, {}) for image_id, texts in sorted(captions.items())]
 
 
@@ -149,9 +151,9 @@ class TextCapsFiles(FilesOrHF):
             image_id = safe_file_name(require(record, "image_id", path, where), path, "image_id")
             references = record.get("reference_strs")
             if references:
-                captions[image_id] = [str(text) for text in references]
+                captions[image_id] = [text_value(text, path, "reference_strs", where) for text in references]
             else:
-                captions.setdefault(image_id, []).append(str(require(record, "caption_str", path, where)))
+                captions.setdefault(image_id, []).append(require_text(record, "caption_str", path, where))
         folder = root / ("test_images" if split == "test" else "train_images")
         return [_caption_example(image_id, FileImage(folder / f"{image_id}.jpg"), texts, {})
                 for image_id, texts in captions.items()]

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from evalkit.data import hf
-from evalkit.data.files import find_file, read_csv, read_json, read_jsonl, require
+from evalkit.data.files import (check_id, check_id_kinds, find_file, read_csv, read_json, read_jsonl, require,
+                                require_text)
 from evalkit.data.skips import Skips
 from evalkit.data.source import FilesOrHF
 from evalkit.errors import EvalkitError
@@ -46,12 +47,13 @@ class HatefulMemesFiles(FilesOrHF):
         for number, record in read_jsonl(path):
             where = f"line {number}"
             label = require(record, "label", path, where)
-            if label not in (0, 1):
-                raise EvalkitError(f"{where}: label must be 0 or 1", path=path, field="label")
+            if type(label) is not int or label not in (0, 1):  # 1.0 and true are not labels
+                raise EvalkitError(f"{where}: label must be 0 or 1, not {json.dumps(label)}", path=path, field="label")
             image = FileImage(safe_relative_path(root, require(record, "img", path, where), path, "img"))
-            examples.append(Example(id=require(record, "id", path, where), image=image,
-                                    fields={"text": str(require(record, "text", path, where))},
+            examples.append(Example(id=check_id(require(record, "id", path, where), path, "id", where), image=image,
+                                    fields={"text": require_text(record, "text", path, where)},
                                     references=[self.classes[label]], meta={"choices": self.classes}))
+        check_id_kinds([example.id for example in examples], path, "id")
         return examples
 
 
@@ -63,34 +65,73 @@ def imagenet_class_names() -> list[str]:
 
 @dataclass(frozen=True)
 class ImageNetFolders(FilesOrHF):
-    """`{split}/{wnid}/*.JPEG`; class index = sorted wnid order. A `classnames.json` list beside the
-    split folders replaces the 1,000 CLIP-style names (for subsets and synthetic copies)."""
+    """`{split}/{wnid}/*.JPEG`. A class is known by its folder's name, the same in every split: its
+    index is its place among the support split's (train's) sorted folder names, the ImageNet
+    convention, or the name itself for numbered folders (ImageNetV2's `0`..`999`). A `classnames.json`
+    beside the split folders replaces the 1,000 CLIP-style names (subsets, synthetic copies): a list
+    in class-index order, or an object {folder name: class name}."""
 
     splits: dict[str, str] = field(default_factory=lambda: {"support": "train", "query": "val"})
     hf_splits: dict[str, str] = field(default_factory=lambda: {"support": "train", "query": "validation"})
 
     def describe(self) -> str:
-        return "folders train/{wnid}/*.JPEG and val/{wnid}/*.JPEG (class index = sorted wnid); or ILSVRC/imagenet-1k"
+        return ("folders train/{wnid}/*.JPEG and val/{wnid}/*.JPEG (class index = place among train's sorted "
+                "wnids; numbered folders by their number); or ILSVRC/imagenet-1k")
 
-    def _names(self, root: Path) -> list[str]:
+    def _names(self, root: Path) -> list[str] | dict[str, str]:
         custom = root / "classnames.json"
-        return list(read_json(custom)) if custom.is_file() else imagenet_class_names()
+        if not custom.is_file():
+            return imagenet_class_names()
+        names = read_json(custom)
+        values = names.values() if isinstance(names, dict) else names if isinstance(names, list) else None
+        if values is None or not all(isinstance(name, str) for name in values):
+            raise EvalkitError("expected a list of class names (in class-index order) or an object "
+                               "{class folder: class name}", path=custom)
+        return names
+
+    def _class_names(self, root: Path, split: str, folders: list[str]) -> tuple[dict[str, str], tuple[str, ...]]:
+        """Each class folder's name -> its class name, and every class name (the choices to rank)."""
+        names = self._names(root)
+        if isinstance(names, dict):
+            unnamed = [folder for folder in folders if folder not in names]
+            if unnamed:
+                raise EvalkitError(f"class folder {split}/{unnamed[0]} has no name in classnames.json",
+                                   path=root / "classnames.json")
+            return {folder: names[folder] for folder in folders}, tuple(names.values())
+        indices = self._class_indices(root, split, folders, len(names))
+        return {folder: names[indices[folder]] for folder in folders}, tuple(names)
+
+    def _class_indices(self, root: Path, split: str, folders: list[str], count: int) -> dict[str, int]:
+        if folders and all(folder.isdigit() for folder in folders):
+            outside = [folder for folder in folders if int(folder) >= count]
+            if outside:
+                raise EvalkitError(f"numbered class folder {outside[0]} but only {count} class names",
+                                   path=root / split / outside[0])
+            return {folder: int(folder) for folder in folders}
+        reference = root / self.splits["support"]
+        ordered = _class_folders(reference) if reference.is_dir() else sorted(folders)
+        if len(ordered) != count:
+            raise EvalkitError(f"{len(ordered)} class folders but {count} class names",
+                               path=reference if reference.is_dir() else root / split)
+        index = {folder: position for position, folder in enumerate(ordered)}
+        strangers = [folder for folder in folders if folder not in index]
+        if strangers:
+            raise EvalkitError(f"class {strangers[0]} is not one of the {count} classes of {reference.name}/ "
+                               "(labels follow the class folder's name)", path=root / split / strangers[0])
+        return index
 
     def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         folder = root / split
         if not folder.is_dir():
             raise EvalkitError(f"no {split}/ folder of class sub-folders", path=root)
-        wnids = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
-        names = self._names(root)
-        if len(wnids) != len(names):
-            raise EvalkitError(f"{len(wnids)} class folders but {len(names)} class names", path=folder)
-        choices = tuple(names)
+        folders = _class_folders(folder)
+        labels, choices = self._class_names(root, split, folders)
         examples = []
-        for wnid, name in zip(wnids, names):
+        for wnid in folders:
             for image in sorted((folder / wnid).iterdir()):
                 if image.suffix.lower() in IMAGE_SUFFIXES:
                     examples.append(Example(id=f"{wnid}/{image.name}", image=FileImage(image), fields={},
-                                            references=[name], meta={"choices": choices}))
+                                            references=[labels[wnid]], meta={"choices": choices}))
         return examples
 
     def _from_hf(self, location: str | Path, split: str) -> list[Example]:
@@ -98,9 +139,19 @@ class ImageNetFolders(FilesOrHF):
         hf.require_columns(dataset, ["image", "label"], location)
         names = imagenet_class_names()
         choices = tuple(names)
-        return [Example(id=index, image=hf.DatasetImage(dataset, index, "image", str(location)), fields={},
-                        references=[names[row["label"]]], meta={"choices": choices})
-                for index, row in enumerate(hf.text_rows(dataset, "image"))]
+        examples = []
+        for index, row in enumerate(hf.text_rows(dataset, "image")):
+            label = row["label"]
+            if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label < len(names):
+                raise EvalkitError(f"row {index}: label {label!r} is not a class index 0-{len(names) - 1}",
+                                   path=location, field="label")
+            examples.append(Example(id=index, image=hf.DatasetImage(dataset, index, "image", str(location)),
+                                    fields={}, references=[names[label]], meta={"choices": choices}))
+        return examples
+
+
+def _class_folders(folder: Path) -> list[str]:
+    return sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
 
 
 FAIRFACE_AGES = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70")

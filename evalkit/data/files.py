@@ -67,15 +67,17 @@ def read_csv(path: Path, columns: Iterable[str]) -> Iterator[tuple[int, dict[str
         raise EvalkitError(f"malformed CSV on line {rows.line_num}: {error}", path=path) from None
 
 
-def find_file(root: Path, name: str, subfolders: Iterable[str] = ()) -> Path:
-    """`root/name`, or `root/<sub>/name` for the usual unzip folders; error if none exists."""
+def find_file(root: Path, name: str, subfolders: Iterable[str] = (), also: str = "") -> Path:
+    """`root/name`, or `root/<sub>/name` for the usual unzip folders; error if none exists (`also`
+    names what else was looked for)."""
     candidates = [root / name] + [root / sub / name for sub in subfolders]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
     if not root.is_dir():
         raise EvalkitError("data directory not found", path=root)
-    raise EvalkitError(f"missing file {name} (looked in {', '.join(str(c.parent) for c in candidates)})", path=root / name)
+    searched = ", ".join(str(c.parent) for c in candidates)
+    raise EvalkitError(f"missing file {name} ({also + '; ' if also else ''}looked in {searched})", path=root / name)
 
 
 def require(record: dict, key: str, path: Path, where: str) -> Any:
@@ -83,6 +85,44 @@ def require(record: dict, key: str, path: Path, where: str) -> Any:
     if not isinstance(record, dict) or key not in record:
         raise EvalkitError(f"{where} has no field", path=path, field=key)
     return record[key]
+
+
+def require_text(record: dict, key: str, path: Path | str, where: str) -> str:
+    """record[key] when it is a string; a null or a number is refused rather than read as "None"."""
+    value = require(record, key, Path(str(path)), where)
+    return text_value(value, path, key, where)
+
+
+def text_value(value: Any, path: Path | str, field: str, where: str) -> str:
+    if not isinstance(value, str):
+        raise EvalkitError(f"{where}: expected text, got {_json_kind(value)}", path=path, field=field)
+    return value
+
+
+def check_id(value: Any, path: Path | str, field: str, where: str) -> int | str:
+    """An id as annotation files write them: an integer or a non-empty string. Lists, nulls, floats
+    (NaN included) and booleans are refused: they cannot be compared, sorted or written back as JSON."""
+    if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value):
+        return value
+    raise EvalkitError(f"{where}: {field} {value!r} is not an integer or a non-empty string", path=path,
+                       field=field)
+
+
+def check_id_kinds(ids: Iterable[Any], path: Path | str, field: str) -> None:
+    """Ids of one file must be all integers or all strings (they are sorted and matched by value)."""
+    kinds: dict[type, Any] = {}
+    for value in ids:
+        kinds.setdefault(type(value), value)
+    if len(kinds) > 1:
+        examples = ", ".join(f"{kind.__name__} {value!r}" for kind, value in kinds.items())
+        raise EvalkitError(f"ids mix integers and strings ({examples})", path=path, field=field)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__)
 
 
 def require_list(document: Any, key: str, path: Path) -> list:
@@ -94,7 +134,9 @@ def require_list(document: Any, key: str, path: Path) -> list:
 
 def safe_file_name(value: object, path: Path, field: str) -> str:
     """A file name taken from an annotation file, refused if it could leave the data folder."""
-    name = str(value)
+    if not isinstance(value, str):
+        raise EvalkitError(f"file name {value!r} is not a string", path=path, field=field)
+    name = value
     if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
         raise EvalkitError(f"unsafe file name {name!r}", path=path, field=field)
     return name

@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image
 
+from evalkit.data.files import check_id, text_value
 from evalkit.data.images import to_rgb
 from evalkit.errors import EvalkitError
 
@@ -28,6 +29,11 @@ class DatasetImage:
     @property
     def key(self) -> str:
         return f"hf:{self.source}:{self.dataset.split}:{self.index}"
+
+    @property
+    def content(self) -> str:
+        """The key and the dataset's fingerprint (which changes with its data)."""
+        return f"{self.key}:{getattr(self.dataset, '_fingerprint', '')}"
 
     def load(self) -> Image.Image:
         value = self.dataset[self.index][self.column]
@@ -115,8 +121,14 @@ def rows_with_images(location: str | Path, split: str, columns: HFColumns) -> tu
     require_columns(dataset, required, location)
     rows = text_rows(dataset, columns.image)
     seen: set = set()
-    for row in rows:
-        if row[columns.id] in seen:
-            raise EvalkitError(f"duplicate id {row[columns.id]!r}", path=location, field=columns.id)
-        seen.add(row[columns.id])
+    for index, row in enumerate(rows):
+        row_id = check_id(row[columns.id], location, columns.id, f"row {index}")
+        if row_id in seen:
+            raise EvalkitError(f"duplicate id {row_id!r}", path=location, field=columns.id)
+        seen.add(row_id)
     return dataset, rows
+
+
+def row_text(row: dict, column: str, location: str | Path, index: int) -> str:
+    """A text column of one row; a null is refused rather than read as "None"."""
+    return text_value(row[column], location, column, f"row {index}")

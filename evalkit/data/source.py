@@ -50,6 +50,12 @@ def sorted_by_id(examples: list[Example], location: str | Path, split: str) -> l
     return ordered
 
 
+def task_location(location: str, task: str) -> str:
+    """A `--data-dir` for `task`: the task's (or its group's) sub-folder of a folder laid out as
+    `evalkit make-data` writes it; the location itself otherwise (a task folder, a hub id)."""
+    return str(task_folder(Path(location), task)) if Path(location).is_dir() else location
+
+
 def task_folder(root: Path, task: str) -> Path:
     """`root/<task>` or `root/<group>` (the task name before '-', e.g. fairface) when that folder
     exists, the layout `evalkit make-data` writes; else `root` itself."""

@@ -9,7 +9,8 @@ from typing import Any
 from evalkit.data import hf
 from evalkit.data.skips import Skips
 from evalkit.data.source import FilesOrHF
-from evalkit.data.files import find_file, read_json, require, require_list
+from evalkit.data.files import (check_id, check_id_kinds, find_file, read_json, require, require_list,
+                                require_text, text_value)
 from evalkit.errors import EvalkitError
 from evalkit.types import Example, FileImage
 
@@ -41,44 +42,93 @@ class VQAFiles(FilesOrHF):
 
     def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         questions_path = find_file(root, self.questions.format(split=split), _ANNOTATION_FOLDERS)
-        questions = _index_by_question_id(
-            require_list(read_json(questions_path), "questions", questions_path), questions_path
-        )
-        annotations: dict[int, dict] = {}
-        annotations_path = questions_path
+        annotations_path = None
         if split not in self.test_splits:
             annotations_path = find_file(root, self.annotations.format(split=split), _ANNOTATION_FOLDERS)
-            annotations = _index_by_question_id(
-                require_list(read_json(annotations_path), "annotations", annotations_path), annotations_path
-            )
-            _check_pairing(questions, annotations, questions_path, annotations_path, skips)
         image_split = self.test_splits.get(split, split)
         image_dir = _image_dir(root, image_split)
         examples = []
-        for question_id in sorted(questions):
-            question = questions[question_id]
-            annotation = annotations.get(question_id, {})
-            where = f"question {question_id}"
-            image_id = require(question, "image_id", questions_path, where)
-            answers = require(annotation, "answers", annotations_path, where) if annotations else None
+        for pair in read_vqa_format(questions_path, annotations_path, skips):
+            image_id = require(pair.question, "image_id", questions_path, pair.where)
             if isinstance(image_id, bool) or not str(image_id).isdigit():
-                raise EvalkitError(f"{where}: image_id {image_id!r} is not a number", path=questions_path,
+                raise EvalkitError(f"{pair.where}: image_id {image_id!r} is not a number", path=questions_path,
                                    field="image_id")
             image = FileImage(image_dir / self.image.format(split=image_split, image_id=int(image_id)))
-            examples.append(
-                _example(question_id, image, require(question, "question", questions_path, where),
-                         answers, annotation, annotations_path, image_id)
-            )
+            examples.append(pair.example(image, numbered=True))
         return examples
 
 
-def _index_by_question_id(records: list[Any], path: Path) -> dict[int, dict]:
-    indexed: dict[int, dict] = {}
+@dataclass(frozen=True)
+class VQAPair:
+    """One question of a VQA-format split and its annotation (None in a split without answers)."""
+
+    question: dict
+    annotation: dict | None
+    questions_path: Path
+    annotations_path: Path | None
+
+    @property
+    def question_id(self) -> int | str:
+        return self.question["question_id"]
+
+    @property
+    def where(self) -> str:
+        return f"question {self.question_id}"
+
+    def answers(self) -> Any:
+        if self.annotation is None:
+            return None
+        return require(self.annotation, "answers", self.annotations_path or self.questions_path, self.where)
+
+    def example(self, image: Any, numbered: bool) -> Example:
+        question = require_text(self.question, "question", self.questions_path, self.where)
+        return _example(self.question_id, image, question, self.answers(), self.annotation or {},
+                        self.annotations_path or self.questions_path, self.question.get("image_id"), numbered)
+
+
+def read_vqa_format(questions_path: Path, annotations_path: Path | None, skips: Skips) -> list[VQAPair]:
+    """A VQA-format split (a questions file and an annotations file, paired by question_id) in
+    question_id order; without an annotations file (a test split) every annotation is None."""
+    questions = _index_by_question_id(require_list(read_json(questions_path), "questions", questions_path),
+                                      questions_path)
+    annotations: dict[Any, dict] = {}
+    if annotations_path is not None:
+        annotations = _index_by_question_id(
+            require_list(read_json(annotations_path), "annotations", annotations_path), annotations_path)
+        _check_pairing(questions, annotations, questions_path, annotations_path, skips)
+    return [VQAPair(questions[question_id], annotations.get(question_id) if annotations_path else None,
+                    questions_path, annotations_path) for question_id in sorted(questions)]
+
+
+# OpenFlamingo's conversion of TextVQA and VizWiz to the VQA format (`<split>_questions_vqa_format.json`,
+# `<split>_annotations_vqa_format.json`), which users reproducing its report hold.
+OPENFLAMINGO_QUESTIONS = "{split}_questions_vqa_format.json"
+OPENFLAMINGO_ANNOTATIONS = "{split}_annotations_vqa_format.json"
+
+
+def openflamingo_files(root: Path, split: str) -> tuple[Path, Path | None] | None:
+    """The questions and annotations files of OpenFlamingo's conversion of `split` in `root` (or
+    its Annotations/ folder), None when there are none; a split without an annotations file (test)
+    gives None for it."""
+    for folder in (root, *(root / sub for sub in _ANNOTATION_FOLDERS)):
+        questions = folder / OPENFLAMINGO_QUESTIONS.format(split=split)
+        if questions.is_file():
+            annotations = folder / OPENFLAMINGO_ANNOTATIONS.format(split=split)
+            if not annotations.is_file() and split != "test":
+                raise EvalkitError(f"missing file {annotations.name} beside {questions.name}", path=annotations)
+            return questions, annotations if annotations.is_file() else None
+    return None
+
+
+def _index_by_question_id(records: list[Any], path: Path) -> dict[Any, dict]:
+    indexed: dict[Any, dict] = {}
     for position, record in enumerate(records):
-        question_id = require(record, "question_id", path, f"record {position}")
+        where = f"record {position}"
+        question_id = check_id(require(record, "question_id", path, where), path, "question_id", where)
         if question_id in indexed:
             raise EvalkitError(f"duplicate question_id {question_id}", path=path, field="question_id")
         indexed[question_id] = record
+    check_id_kinds(indexed, path, "question_id")
     return indexed
 
 
@@ -106,28 +156,46 @@ def _image_dir(root: Path, split: str) -> Path:
     return root / split
 
 
-def answer_fields(answers: Any, path: Path | str, where: str) -> tuple[list[str], list[tuple]]:
-    """Answer strings and each answer's other fields (confidence, answer id or None), from
-    `[{answer, answer_confidence, answer_id}]` (official files) or a plain list of strings (HF copies).
-    None (a test split, scored elsewhere) gives no answers."""
+def answer_fields(answers: Any, path: Path | str, where: str, numbered: bool) -> tuple[list[str], list[tuple]]:
+    """Answer strings and each answer's other fields (confidence, answer id), from any form files and
+    HF copies use: `[{answer, answer_confidence, answer_id}]` (official files; HF copies declaring a
+    list of structs), `{"answer": [...], "answer_confidence": [...], ...}` (HF copies declaring
+    `Sequence({...})`: a dict of lists) or plain strings. Where an answer has no id, `numbered` gives
+    it its position (1-10): for benchmarks whose official files number the ten annotators (VQAv2,
+    OK-VQA; TextVQA as OpenFlamingo converted it), so that OpenFlamingo's leave-one-out treats them as
+    distinct. VizWiz's files number nothing. None (a test split) gives no answers."""
     if answers is None:
         return [], []
+    if isinstance(answers, dict):
+        answers = _rows_of(answers, path, where)
     if not isinstance(answers, list) or not answers:
         raise EvalkitError(f"{where} has no answers", path=path, field="answers")
     texts, records = [], []
-    for answer in answers:
-        if isinstance(answer, str):
-            texts.append(answer)
-            records.append((None, None))
+    for position, answer in enumerate(answers, 1):
+        number = position if numbered else None
+        if isinstance(answer, dict):
+            texts.append(require_text(answer, "answer", path, f"{where}, answer {position}"))
+            records.append((answer.get("answer_confidence"), answer.get("answer_id", number)))
         else:
-            texts.append(str(require(answer, "answer", Path(str(path)), where)))
-            records.append((answer.get("answer_confidence"), answer.get("answer_id")))
+            texts.append(text_value(answer, path, "answers", f"{where}, answer {position}"))
+            records.append((None, number))
     return texts, records
 
 
+def _rows_of(columns: dict, path: Path | str, where: str) -> list[dict]:
+    """`{"answer": [a1, a2], "answer_confidence": [c1, c2]}` -> `[{answer: a1, ...}, {answer: a2, ...}]`."""
+    if not isinstance(columns.get("answer"), list):
+        raise EvalkitError(f"{where}: answers hold no list of answer", path=path, field="answers")
+    lengths = {name: len(values) if isinstance(values, list) else -1 for name, values in columns.items()}
+    if len(set(lengths.values())) != 1:
+        raise EvalkitError(f"{where}: the answers' lists differ in length "
+                           f"({', '.join(f'{name} {n}' for name, n in lengths.items())})", path=path, field="answers")
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
 def _example(question_id: Any, image: Any, question: str, answers: Any, annotation: dict,
-             path: Path | str, image_id: Any) -> Example:
-    texts, records = answer_fields(answers, path, f"question {question_id}")
+             path: Path | str, image_id: Any, numbered: bool) -> Example:
+    texts, records = answer_fields(answers, path, f"question {question_id}", numbered)
     return Example(
         id=question_id,
         image=image,
@@ -148,7 +216,8 @@ VQA_HF_COLUMNS = hf.HFColumns(id="question_id", fields={"question": "question"})
 def vqa_examples_from_hf(location: str | Path, split: str) -> list[Example]:
     dataset, rows = hf.rows_with_images(location, split, VQA_HF_COLUMNS)
     return [
-        _example(row["question_id"], hf.DatasetImage(dataset, index, "image", str(location)), row["question"],
-                 row["answers"], row, location, row.get("image_id"))
+        _example(row["question_id"], hf.DatasetImage(dataset, index, "image", str(location)),
+                 hf.row_text(row, "question", location, index), row["answers"], row, location, row.get("image_id"),
+                 numbered=True)
         for index, row in enumerate(rows)
     ]

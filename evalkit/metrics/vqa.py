@@ -9,7 +9,8 @@ from statistics import fmean
 from typing import Any, Callable, Literal, Sequence
 
 from evalkit.errors import EvalkitError
-from evalkit.metrics.vqa_normalize import clean_whitespace, normalize_answer, normalize_textvqa_answer
+from evalkit.metrics.vqa_normalize import (clean_whitespace, normalize_answer, normalize_textvqa_answer,
+                                           normalize_vizwiz_answer)
 from evalkit.types import Example
 
 When = Literal["always", "if_answers_differ", "never"]
@@ -28,6 +29,9 @@ class VQARules:
     # in every field (answer, confidence, id if any) are left out together, as OpenFlamingo's
     # evaluator does with files that carry no answer_id.
     leave_one_out: Literal["position", "identical_records"] = "position"
+    # Newlines and tabs to spaces and the ends stripped, on the answers too (the prediction always):
+    # the VizWiz evaluator compares the prediction with the answers exactly as written.
+    clean_references: bool = True
 
 
 RULES = {rules.name: rules for rules in (
@@ -37,8 +41,9 @@ RULES = {rules.name: rules for rules in (
     VQARules("textvqa", "official TextVQA evaluator (mmf EvalAI answer processor): always normalise both "
              "sides, with its tokenisation; leave-one-out by position", normalize_textvqa_answer,
              "always", "always"),
-    VQARules("vizwiz", "official VizWiz evaluator: normalise the prediction only; leave-one-out by position",
-             normalize_answer, "always", "never"),
+    VQARules("vizwiz", "official VizWiz evaluator: clean and normalise the prediction only (its contraction "
+             "table writes most apostrophes curly), compare with the answers exactly as written; "
+             "leave-one-out by position", normalize_vizwiz_answer, "always", "never", clean_references=False),
     VQARules("openflamingo", "OpenFlamingo's evaluator: always normalise both sides; identical answer records "
              "are left out together", normalize_answer, "always", "always", "identical_records"),
 )}
@@ -52,7 +57,7 @@ def vqa_accuracy(prediction: str, answers: Sequence[str], rules: VQARules = RULE
                  records: Sequence[tuple] | None = None) -> float:
     """Accuracy of one prediction in [0, 1]. `records` are the answers' other fields (confidence,
     answer id or None), used only by `identical_records` leave-one-out."""
-    references = [clean_whitespace(answer) for answer in answers]
+    references = [clean_whitespace(answer) for answer in answers] if rules.clean_references else list(answers)
     predicted = clean_whitespace(prediction)
     answers_differ = len(set(references)) > 1
     if _applies(rules.references, answers_differ):
@@ -136,4 +141,20 @@ class VQAAccuracy:
         }
         if self.with_answerability and predictions is not None:
             result.update(answerability(predictions, examples))
+        caveat = self._records_caveat(examples)
+        if caveat:
+            result["caveat"] = caveat
         return result
+
+    def _records_caveat(self, examples: Sequence[Example]) -> str:
+        """Leaving out identical records needs each answer's confidence (or id): a copy with plain-text
+        answers has neither, so equal answers are left out together more often than on OpenFlamingo's
+        files, and the score is lower. Said in the result rather than reported as OpenFlamingo's."""
+        if RULES[self.rules_name].leave_one_out != "identical_records":
+            return ""
+        bare = sum(1 for example in examples if any(record == (None, None)
+                                                     for record in example.meta.get("answer_records", ())))
+        if not bare:
+            return ""
+        return (f"{bare} of {len(examples)} questions have answers without confidence or id (plain-text answers): "
+                "equal answers are left out together, so this is not OpenFlamingo's score on its files")

@@ -1,7 +1,8 @@
-"""Answer normalisation of the official VQA evaluator (GT-Vision-Lab), rewritten as data + functions.
+"""Answer normalisation of the official VQA evaluator (GT-Vision-Lab), rewritten as data + functions,
+and of the evaluators derived from it (TextVQA's, VizWiz's).
 
-The tables below are facts of that evaluator: punctuation marks, number words, articles and the
-contraction spellings it restores.
+The tables below are facts of those evaluators: punctuation marks, number words, articles and the
+contraction spellings each restores.
 """
 
 from __future__ import annotations
@@ -41,6 +42,22 @@ you'dve you'd've|youll you'll|youre you're|youve you've
 """
 CONTRACTIONS = dict(pair.split(" ") for pair in _CONTRACTION_PAIRS.replace("\n", "|").split("|") if pair)
 
+
+def _curly(text: str) -> str:
+    return text.replace("'", "\u2019")
+
+
+# The VizWiz evaluator's table holds the same contractions, but writes most apostrophes curly (\u2019),
+# in the words it looks for and in the spellings it restores (`dont` -> `don\u2019t`); these keep the
+# straight apostrophe. A prediction's straight-apostrophe word such as "he'dve" is then left as it is.
+_VIZWIZ_STRAIGHT_KEYS = {"couldn'tve", "hadn'tve"}
+_VIZWIZ_STRAIGHT_SPELLINGS = {"ain't", "aren't", "can't", "could've", "couldn't", "we've", "where's", "who've"}
+VIZWIZ_CONTRACTIONS = {
+    (word if word in _VIZWIZ_STRAIGHT_KEYS else _curly(word)):
+        (spelling if spelling in _VIZWIZ_STRAIGHT_SPELLINGS else _curly(spelling))
+    for word, spelling in CONTRACTIONS.items()
+}
+
 _COMMA_BETWEEN_DIGITS = re.compile(r"(\d)(,)(\d)")
 # The evaluator's pattern, kept as written: "(?!<=\d)" is a look-ahead (not a look-behind), so a
 # period is removed unless a digit follows it.
@@ -66,16 +83,21 @@ def strip_punctuation(text: str) -> str:
     return _PERIOD.sub("", out, count=_PERIOD_SUB_COUNT)
 
 
-def normalize_words(text: str) -> str:
+def normalize_words(text: str, contractions: dict[str, str] = CONTRACTIONS) -> str:
     """Lower-case, number words to digits, drop articles, restore contractions."""
     words = [NUMBER_WORDS.get(word, word) for word in text.lower().split()]
     words = [word for word in words if word not in ARTICLES]
-    return " ".join(CONTRACTIONS.get(word, word) for word in words)
+    return " ".join(contractions.get(word, word) for word in words)
 
 
 def normalize_answer(text: str) -> str:
     """The full normalisation: punctuation, then words."""
     return normalize_words(strip_punctuation(text))
+
+
+def normalize_vizwiz_answer(text: str) -> str:
+    """The VizWiz evaluator's normalisation: VQAv2's, with its own contraction table."""
+    return normalize_words(strip_punctuation(text), VIZWIZ_CONTRACTIONS)
 
 
 def textvqa_word_tokenize(text: str) -> str:

@@ -26,11 +26,26 @@ class ContinuationScore:
 
 
 class ModelAdapter(Protocol):
-    """What the runner needs from a model: generation, continuation scoring, and a description."""
+    """What the runner needs from a model: generation, continuation scoring, its context length and
+    how much of it a prompt takes (evalkit/prompts/context.py), and a description."""
 
     capabilities: Capabilities
     default_prompt_format: str
     choices_per_forward: int  # candidates scored in one forward; halved on out-of-memory
+
+    @property
+    def context_length(self) -> int | None:
+        """Positions the model takes (max_position_embeddings); None when the config does not say."""
+        ...
+
+    def prompt_length(self, prompt: Prompt) -> int:
+        """Positions `prompt` takes, through the adapter's own tokenizer and input path: images
+        counted as the tokens they occupy in the sequence."""
+        ...
+
+    def continuation_ids(self, prompt: Prompt, continuations: Sequence[str]) -> list[list[int]]:
+        """Each continuation's token ids after `prompt`, as they are scored."""
+        ...
 
     def generate(self, prompts: Sequence[Prompt], settings: GenerationSettings,
                  stop_strings: Sequence[str]) -> list[str]: ...
@@ -39,3 +54,12 @@ class ModelAdapter(Protocol):
                             chunk_size: int | None = None) -> list[ContinuationScore]: ...
 
     def describe(self) -> dict[str, Any]: ...
+
+
+def context_length(config: Any) -> int | None:
+    """A model config's max_position_embeddings (its text model's, for a composite config)."""
+    for holder in (getattr(config, "text_config", None), config):
+        value = getattr(holder, "max_position_embeddings", None)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None

@@ -8,12 +8,12 @@ from typing import Any, Collection, Sequence
 import torch
 
 from evalkit.errors import EvalkitError
-from evalkit.models.base import Capabilities, ContinuationScore
+from evalkit.models.base import Capabilities, ContinuationScore, context_length
 from evalkit.models.chat import has_turns
 from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, sequence_score
 from evalkit.models.generation import generate_texts
 from evalkit.models.idefics_features import FEATURES_KEYWORD, PrecomputedFeatures
-from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch
+from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch, prompt_to_text
 from evalkit.models.kv_cache import new_cache, repeated_cache, with_cache
 from evalkit.models.loading import load_model_and_processor, model_revision
 from evalkit.models.vision_cache import VisionFeatureCache
@@ -90,6 +90,18 @@ class IdeficsAdapter:
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "vision_cache": self.vision_cache.stats(),
         }
+
+    # ---- context length (evalkit/prompts/context.py) ----
+
+    @property
+    def context_length(self) -> int | None:
+        return context_length(self.model.config)
+
+    def prompt_length(self, prompt: Prompt) -> int:
+        """Tokens as `prepare` writes them; an image takes only its marker tokens (its features reach
+        the text by cross-attention, not as positions)."""
+        text = prompt_to_text(prompt, self.tokenizer.bos_token)
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def prepare(self, prompts: Sequence[Prompt], skip: Collection[str] = ()) -> PreparedBatch:
         """CPU-side inputs (safe in a DataLoader worker): pixels only for images not in `skip`."""

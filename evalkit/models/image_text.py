@@ -15,13 +15,13 @@ import torch
 
 from evalkit.errors import EvalkitError
 from evalkit.models import chat
-from evalkit.models.base import Capabilities, ContinuationScore
+from evalkit.models.base import Capabilities, ContinuationScore, context_length
 from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, sequence_score
 from evalkit.models.generation import generate_texts
 from evalkit.models.kv_cache import new_cache, repeated_cache, with_cache
 from evalkit.models.loading import load_model_and_processor, model_revision
 from evalkit.taskspec import GenerationSettings
-from evalkit.types import ImageSource, Prompt
+from evalkit.types import ImageSource, Prompt, image_size
 
 # How an image is written in plain text where the processor's image token alone is not enough.
 PLAIN_IMAGE_TEXT = {
@@ -56,6 +56,7 @@ class ImageTextAdapter:
         self.default_prompt_format = "chat-template" if self.has_chat_template else "idefics"
         self.banned_ids = self._image_token_ids()
         self.stop_ids = [i for i in {self.tokenizer.eos_token_id, *self._end_of_turn_ids()} if i is not None]
+        self._expansions: dict[tuple[int, int], int] = {}  # image size -> tokens added (prompt_length)
 
     @classmethod
     def from_pretrained(cls, model: str, dtype: str = "auto", device: str = "auto",
@@ -81,6 +82,29 @@ class ImageTextAdapter:
             "attention": getattr(self.model.config, "_attn_implementation", None),
             "parameters": sum(p.numel() for p in self.model.parameters()),
         }
+
+    # ---- context length (evalkit/prompts/context.py) ----
+
+    @property
+    def context_length(self) -> int | None:
+        return context_length(self.model.config)
+
+    def prompt_length(self, prompt: Prompt) -> int:
+        """The rendered text's tokens plus what the processor expands each image into (a function of
+        the image's size, measured once per size on a blank image of that size)."""
+        text, images = self.render(prompt)
+        tokens = len(self.tokenizer(text, add_special_tokens=not chat.has_turns(prompt))["input_ids"])
+        return tokens + sum(self._image_expansion(image_size(image)) for image in images)
+
+    def _image_expansion(self, size: tuple[int, int]) -> int:
+        """Tokens the processor adds for one image of `size` beyond its image token."""
+        if size not in self._expansions:
+            from PIL import Image
+
+            expanded = self.processor(text=[self.image_token], images=[[Image.new("RGB", size)]],
+                                      return_tensors="pt", add_special_tokens=False)["input_ids"].shape[1]
+            self._expansions[size] = expanded - len(self._token_ids(self.image_token))
+        return self._expansions[size]
 
     def _token_ids(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"] if text else []

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from evalkit.report.published import benchmark_order
 from evalkit.report.store import StoredRun, benchmark_name
+from evalkit.report.table import DROPPED_LEGEND, DROPPED_MARK, dropped_shots, run_marks
 
 METRIC_LABELS = {"vqa_accuracy": "VQA acc", "cider": "CIDEr", "roc_auc": "ROC-AUC", "accuracy": "acc"}
 FORMATS = ("markdown", "csv", "latex")
@@ -45,6 +46,14 @@ class Entry:
     shot_selection: str
     num_queries: int | None
     kind: str  # "card", "support" or "buckets"
+    dropped_shots: int = 0  # demos dropped to fit the model's context, over the seeds
+    finished: bool = True  # the run's results.json says "finished": true
+    marks: str = ""  # what the run's label adds: " [unfinished]", " [--limit N]"
+
+    @property
+    def shown(self) -> str:
+        """The row label tables and plots show: a partial run never passes for a whole one."""
+        return self.label + self.marks
 
 
 def _kind(task: dict[str, Any]) -> str:
@@ -81,7 +90,8 @@ def collect(runs: Sequence[StoredRun]) -> list[Entry]:
                     mean=entry["mean"], std=entry.get("std") if num_seeds > 1 else None, num_seeds=num_seeds,
                     bucket_std=_bucket_std(entry), support_size=task.get("support_size"),
                     shot_selection=str(task.get("shot_selection") or "random"),
-                    num_queries=task.get("num_queries"), kind=_kind(task),
+                    num_queries=task.get("num_queries"), kind=_kind(task), dropped_shots=dropped_shots(entry),
+                    finished=run.finished, marks=run_marks(run.results, run.finished),
                 ))
     return entries
 
@@ -110,10 +120,10 @@ def _grid(title: str, entries: Sequence[Entry], prefix: Sequence[str] = ()) -> T
     """Rows (label, shots), one column per benchmark."""
     benchmarks = ordered_benchmarks(entries)
     headers = {e.benchmark: f"{e.benchmark} ({metric_label(e.metric)})" for e in entries}
-    cells = {(e.label, e.shots, e.benchmark): e for e in entries}
+    cells = {(e.shown, e.shots, e.benchmark): e for e in entries}
     rows = []
-    for label in dict.fromkeys(e.label for e in entries):
-        for shots in sorted({e.shots for e in entries if e.label == label}):
+    for label in dict.fromkeys(e.shown for e in entries):
+        for shots in sorted({e.shots for e in entries if e.shown == label}):
             rows.append([label, str(shots)] + [cells.get((label, shots, b)) for b in benchmarks])
     return Table(title, ["model", "shots", *prefix] + [headers[b] for b in benchmarks], rows)
 
@@ -128,9 +138,9 @@ def card_tables(runs: Sequence[StoredRun], which: Sequence[str] = KINDS) -> list
     if "support" in which:
         for benchmark in ordered_benchmarks([e for e in entries if e.kind == "support"]):
             chosen = [e for e in entries if e.kind == "support" and e.benchmark == benchmark]
-            labels = list(dict.fromkeys(e.label for e in chosen))
-            rows = [[e.label, str(e.shots), str(e.support_size or ""), e.shot_selection, e]
-                    for e in sorted(chosen, key=lambda e: (labels.index(e.label), e.shots))]
+            labels = list(dict.fromkeys(e.shown for e in chosen))
+            rows = [[e.shown, str(e.shots), str(e.support_size or ""), e.shot_selection, e]
+                    for e in sorted(chosen, key=lambda e: (labels.index(e.shown), e.shots))]
             score = f"{metric_label(chosen[0].metric)} ({chosen[0].metric_variant})"
             tables.append(Table(benchmark, ["model", "shots", "support size", "selection", score], rows))
     buckets = [e for e in entries if e.kind == "buckets"]
@@ -149,7 +159,13 @@ def format_score(entry: Entry | None, digits: int = DIGITS, plus_minus: str = "Â
         text += f" {plus_minus} {entry.std:.{digits}f}"
     if entry.bucket_std is not None:
         text += f" ({entry.bucket_std:.{digits}f})"
-    return text
+    return text + (f" {DROPPED_MARK}" if entry.dropped_shots else "")
+
+
+def _legend(tables: Sequence[Table]) -> list[str]:
+    dropped = any(isinstance(cell, Entry) and cell.dropped_shots for table in tables for row in table.rows
+                  for cell in row)
+    return [DROPPED_LEGEND] if dropped else []
 
 
 def to_markdown(tables: Sequence[Table]) -> str:
@@ -160,7 +176,7 @@ def to_markdown(tables: Sequence[Table]) -> str:
         lines += ["| " + " | ".join(c if isinstance(c, str) else format_score(c) for c in row) + " |"
                   for row in table.rows]
         parts.append("\n".join(lines) + "\n")
-    return "\n".join(parts)
+    return "\n".join(parts + [line + "\n" for line in _legend(tables)])
 
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -182,11 +198,11 @@ def to_latex(tables: Sequence[Table]) -> str:
             lines.append(" & ".join(cells) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}"]
         parts.append("\n".join(lines) + "\n")
-    return "\n".join(parts)
+    return "\n".join(parts + [f"% {line}\n" for line in _legend(tables)])
 
 
 CSV_COLUMNS = ("model", "run", "benchmark", "task", "metric", "metric_variant", "shots", "mean", "std",
-               "num_seeds", "bucket_std", "support_size", "shot_selection", "num_queries")
+               "num_seeds", "bucket_std", "support_size", "shot_selection", "num_queries", "dropped_shots")
 
 
 def to_csv(runs: Sequence[StoredRun]) -> str:
@@ -195,7 +211,7 @@ def to_csv(runs: Sequence[StoredRun]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for entry in collect(runs):
-        record = {**entry.__dict__, "model": entry.label}
+        record = {**entry.__dict__, "model": entry.shown}
         writer.writerow(["" if record[c] is None else record[c] for c in CSV_COLUMNS])
     return out.getvalue()
 

@@ -37,8 +37,22 @@ def parse_tolerances(values: list[str]) -> dict[str, float]:
             number = -1.0
         if not sep or not metric or number < 0:
             raise EvalkitError(f"expected METRIC=POINTS with POINTS >= 0, got {value!r}", field="--tolerance")
+        known = known_metrics()
+        if metric.strip() not in known:
+            raise EvalkitError(f"unknown metric {metric.strip()!r} in {value!r} (known: {', '.join(sorted(known))})",
+                               field="--tolerance")
         tolerances[metric.strip()] = number
     return tolerances
+
+
+def known_metrics() -> set[str]:
+    """The metric names results carry (every task's metric and variants), and `*` for all."""
+    from evalkit.registry import all_tasks
+
+    names = {"*", *DEFAULT_TOLERANCES}
+    for task in all_tasks().values():
+        names |= {task.metric.name, *(metric.name for metric in task.metric_variants.values())}
+    return names
 
 
 def tolerance_for(metric: str, tolerances: dict[str, float]) -> float:

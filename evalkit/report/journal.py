@@ -4,9 +4,12 @@ completes, and the run's identity, so that a rerun continues the same run and ne
     <run>/progress/identity.json                               what the predictions depend on
     <run>/progress/<task>_<k>shot_seed<s>.rank<r>.jsonl          {"index", "id", "prompt", "output"} per query
 
-"prompt" is a digest of the query's whole prompt (text and image files): an output is reused only for
-the very prompt it was computed from, so a change the identity does not name (a data reader, the
-shot selection code) cannot slip old outputs into a new run.
+An output is reused for the query with its id whose prompt is still the one it was computed from:
+"prompt" is a digest of the query's whole prompt (texts, and each image's content: its file's size
+and modification time), so a change the identity does not name (a replaced image, an edited question,
+a data reader, the shot selection code) cannot slip old outputs into a new run: those queries are
+recomputed and listed. Outputs are keyed by query id, so a larger --limit or another shot count
+extends the run.
 
 Each process appends to its own file, flushed and fsynced after every batch; a crash loses at most the
 batch in flight (a half-written last line is ignored on reading). Reading takes every process's file,
@@ -19,19 +22,35 @@ import hashlib
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from evalkit.errors import EvalkitError
-from evalkit.report.store import write_json
-from evalkit.types import Example
+from evalkit.report.lock import FolderLock, lock_folder
+from evalkit.report.store import discard_outputs, remove_temporary_files, write_json
+from evalkit.types import Example, content_id
 
 PROGRESS = "progress"
 
 
+def take_folder(folder: Path, identity: dict[str, Any], force: bool) -> FolderLock:
+    """Start a run in `folder`: lock it for the run's life, remove what killed writes left, claim it."""
+    lock = lock_folder(folder)
+    try:
+        remove_temporary_files(folder)
+        claim_output(folder, identity, force)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
 def claim_output(folder: Path, identity: dict[str, Any], force: bool) -> None:
     """Start or continue the run in `folder`: refuse one whose predictions came from another
-    configuration, unless `force` (which discards them)."""
+    configuration, unless `force` (which discards them and the files made from them). Tasks of
+    earlier commands that this one does not run stay in the stored identity: a later command may
+    come back to them."""
     progress = folder / PROGRESS
     stored_file = progress / "identity.json"
     if stored_file.is_file():
@@ -39,26 +58,36 @@ def claim_output(folder: Path, identity: dict[str, Any], force: bool) -> None:
         changed = _differences(stored, identity)
         if changed and not force:
             raise EvalkitError(
-                f"holds predictions of a different run (changed: {', '.join(changed)}); "
+                f"holds predictions of a different run (changed: {'; '.join(changed)}); "
                 "rerun with --force to discard them, or choose another --output", path=folder)
         if changed:
+            discard_outputs(folder)
             shutil.rmtree(progress)
+        else:
+            identity = {**identity, "tasks": {**stored.get("tasks", {}), **identity.get("tasks", {})}}
     progress.mkdir(parents=True, exist_ok=True)
     write_json(stored_file, identity)
 
 
-def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
-    """Dotted names of what differs, one level into nested objects (config.shots, templates.vqav2)."""
+def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "", depth: int = 0) -> list[str]:
+    """What differs, named with dots and shown as `old -> new` where short (config.shots,
+    tasks.vqav2.data): two levels into nested objects; under `tasks`, only the tasks both name."""
+    keys = set(old) & set(new) if prefix == "tasks." else set(old) | set(new)
     changed = []
-    for key in sorted(set(old) | set(new)):
+    for key in sorted(keys):
         before, after = old.get(key), new.get(key)
         if before == after:
             continue
-        if not prefix and isinstance(before, dict) and isinstance(after, dict):
-            changed += _differences(before, after, f"{key}.")
+        if depth < 2 and isinstance(before, dict) and isinstance(after, dict):
+            changed += _differences(before, after, f"{prefix}{key}.", depth + 1)
         else:
-            changed.append(prefix + key)
+            changed.append(prefix + key + _shown(before, after))
     return changed
+
+
+def _shown(before: Any, after: Any) -> str:
+    texts = [json.dumps(value, ensure_ascii=False) for value in (before, after)]
+    return "" if any(len(text) > 80 for text in texts) else f": {texts[0]} -> {texts[1]}"
 
 
 def _read_identity(path: Path) -> dict[str, Any]:
@@ -94,25 +123,24 @@ class Journal:
             with self.path.open("r+b") as out:
                 out.truncate(data.rfind(b"\n") + 1)
 
-    def completed(self, queries: Sequence[Example], digests: Sequence[str]) -> dict[int, Any]:
-        """Outputs already computed for this setting by any process, by query index; `digests` are
-        the current prompts' (`prompt_digest`)."""
+    def completed(self, queries: Sequence[Example], digests: Sequence[str]) -> "Completed":
+        """Outputs already computed for this setting by any process, by query index: a saved output
+        counts for the query with its id whose prompt (`prompt_digest`) is still the one it was
+        computed from. Outputs of queries no longer asked for (a smaller --limit) are left alone."""
+        position = {query.id: index for index, query in enumerate(queries)}
         done: dict[int, Any] = {}
+        stale: set[int] = set()
         for path in sorted(self.folder.glob(f"{self.setting}.rank*.jsonl")):
-            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").split("\n"), 1):
+            for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
                 record = _parse(line)
-                if record is None:
+                index = position.get(_hashable(record.get("id"))) if record is not None else None
+                if index is None:
                     continue
-                index = record.get("index")
-                if not isinstance(index, int) or not 0 <= index < len(queries) or record.get("id") != queries[index].id:
-                    raise EvalkitError(f"line {number} is for another question list (the data or --limit "
-                                       "changed); rerun with --force to start over", path=path)
-                if record.get("prompt") != digests[index]:
-                    raise EvalkitError(f"line {number}: question {queries[index].id} now has another prompt than "
-                                       "its saved output (data, demos or templates changed); rerun with --force "
-                                       "to start over", path=path)
-                done[index] = record["output"]
-        return done
+                if record["prompt"] == digests[index]:
+                    done[index] = record["output"]
+                else:
+                    stale.add(index)
+        return Completed(done, sorted(stale - set(done)))
 
     def append(self, entries: Iterable[tuple[int, Example, str, Any]]) -> None:
         """(index, query, prompt digest, output) records, flushed and fsynced together."""
@@ -128,11 +156,38 @@ class Journal:
                                "the same command to continue", path=self.path) from None
 
 
+@dataclass(frozen=True)
+class Completed:
+    """A setting's saved outputs still valid (by query index), and the queries whose saved output was
+    computed from another prompt (an image, question or demo changed since): those are recomputed."""
+
+    outputs: dict[int, Any]
+    changed: list[int]
+
+
+def prompt_digests(prompts: Sequence[Sequence[object]]) -> list[str]:
+    """A short digest of each prompt: its texts and its images' content (a file's path, size and
+    modification time; a dataset row's key and its dataset's fingerprint), in order. Each image file
+    is looked at once."""
+    seen: dict[str, str] = {}
+
+    def image_part(image: Any) -> str:
+        key = getattr(image, "key", str(image))
+        if key not in seen:
+            seen[key] = content_id(image)
+        return f"\x00image:{seen[key]}\x00"
+
+    return [hashlib.sha256("".join(segment if isinstance(segment, str) else image_part(segment)
+                                   for segment in prompt).encode("utf-8")).hexdigest()[:16]
+            for prompt in prompts]
+
+
 def prompt_digest(prompt: Sequence[object]) -> str:
-    """A short digest of a prompt: its texts and its images' keys (their files), in order."""
-    parts = [segment if isinstance(segment, str) else f"\x00image:{getattr(segment, 'key', segment)}\x00"
-             for segment in prompt]
-    return hashlib.sha256("".join(parts).encode("utf-8")).hexdigest()[:16]
+    return prompt_digests([prompt])[0]
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (int, str)) else None
 
 
 def _parse(line: str) -> dict | None:
@@ -143,4 +198,4 @@ def _parse(line: str) -> dict | None:
         record = json.loads(line)
     except json.JSONDecodeError:
         return None
-    return record if isinstance(record, dict) and "output" in record else None
+    return record if isinstance(record, dict) and "output" in record and "prompt" in record else None

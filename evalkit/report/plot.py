@@ -1,6 +1,7 @@
 """`evalkit plot RUN... --out DIR`: score against shots, one panel per benchmark, one line per model
 (error bars: std over seeds), published references as dashed lines; a PNG per benchmark and one
-overview PNG with every panel, like the IDEFICS model card's evaluation figure."""
+overview PNG with every panel, like the IDEFICS model card's evaluation figure. A line's label says
+when its run is unfinished or limited (`[unfinished]`, `[--limit N]`), as the tables' rows do."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ def _reference_points(values: Sequence[PublishedValue], entries: Sequence[Entry]
 
 
 def _draw_panel(axes, benchmark: str, entries: Sequence[Entry], references: dict[str, list[PublishedValue]]) -> None:
-    for label in dict.fromkeys(e.label for e in entries):
-        mine = sorted((e for e in entries if e.label == label and e.mean is not None), key=lambda e: e.shots)
+    for label in dict.fromkeys(e.shown for e in entries):
+        mine = sorted((e for e in entries if e.shown == label and e.mean is not None), key=lambda e: e.shots)
         if mine:
             axes.errorbar([e.shots for e in mine], [e.mean for e in mine], yerr=[e.std or 0.0 for e in mine],
                           marker="o", capsize=3, label=label)
@@ -46,6 +47,7 @@ def _draw_panel(axes, benchmark: str, entries: Sequence[Entry], references: dict
         if shots:
             axes.plot(shots, scores, linestyle="--", marker="x", label=f"{values[0].model} (published)")
     axes.set_title(benchmark)
+    axes.set_xticks(sorted({e.shots for e in entries}))  # shot counts only: no 0.5-shot ticks
     axes.set_xlabel("shots")
     axes.set_ylabel(metric_label(entries[0].metric))
     axes.grid(alpha=0.3)

@@ -1,5 +1,6 @@
 """`evalkit compare RUN --reference idefics-9b`: cell by cell, our score, the published one and the
-difference, with what differs in the conditions (shot selection, support size, VQA rules, --limit)."""
+difference, with what differs in the conditions (shot selection, support size, VQA rules, --limit, an
+unfinished run, demos dropped to fit the context)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ def condition_notes(entry: Entry, published: PublishedValue, limit: int | None) 
         notes.append(f"published with the {rules} VQA rules (--metric-variant {rules}), ours {entry.metric_variant}")
     if limit:
         notes.append(f"ours on the first {limit} queries only")
+    if not entry.finished:
+        notes.append("ours from an unfinished run")
+    if entry.dropped_shots:
+        notes.append(f"ours with {entry.dropped_shots} demos dropped to fit the model's context")
     return notes
 
 

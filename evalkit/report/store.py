@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +40,12 @@ def prepare_output(folder: Path) -> Path:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename over it: never a half-written file, and
-    a failed write (a full disk) leaves the previous version in place."""
+    a failed write (a full disk) leaves the previous version in place. The file gets the permissions
+    the user's umask gives any new file (mkstemp alone would make it private)."""
     temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
+        os.fchmod(handle, 0o666 & ~_umask())
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
@@ -52,6 +55,46 @@ def write_atomic(path: Path, text: str) -> None:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
         raise EvalkitError(f"cannot write ({error.strerror})", path=path) from None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# A temporary file of `write_atomic` is `.<name>.<random><suffix>`; older versions wrote it without
+# the suffix. Any found when a run starts is left by a process killed mid-write.
+TEMPORARY_SUFFIX = ".evalkit-tmp"
+_OLD_TEMPORARY = re.compile(r"^\.(results\.json|table\.md|runtime\.json|identity\.json|predictions_.+\.json)"
+                            r"\.[a-z0-9_]{8}$")
+
+
+def remove_temporary_files(folder: Path) -> list[Path]:
+    """Delete the temporary files killed writes left in a run folder (and its progress/); returns them."""
+    left = [path for place in (folder, folder / "progress") if place.is_dir() for path in place.iterdir()
+            if path.is_file() and (path.name.endswith(TEMPORARY_SUFFIX) or _OLD_TEMPORARY.match(path.name))]
+    for path in left:
+        path.unlink(missing_ok=True)
+    return left
+
+
+def mark_unfinished(folder: Path) -> None:
+    """Before a rerun changes anything, its old results.json says it is no longer a finished run."""
+    path = folder / RESULTS_FILE
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(results, dict) and results.get("finished"):
+        write_json(path, {**results, "finished": False})
+
+
+def discard_outputs(folder: Path) -> None:
+    """The files of a run `--force` discards (results.json first, so no reader sees half of them)."""
+    for path in (folder / RESULTS_FILE, folder / SAMPLES_FILE, folder / "table.md", folder / "runtime.json",
+                 *sorted(folder.glob("predictions_*.json"))):
+        path.unlink(missing_ok=True)
 
 
 def write_json(path: Path, document: Any) -> None:
@@ -89,7 +132,10 @@ class StoredRun:
 
     @property
     def finished(self) -> bool:
-        return bool(self.results.get("finished"))
+        """A run marked `"finished": true`; `evalkit score` results are whole when written."""
+        if "finished" not in self.results:
+            return "predictions" in (self.results.get("config") or {})
+        return self.results["finished"] is True
 
     @property
     def tasks(self) -> dict[str, dict[str, Any]]:

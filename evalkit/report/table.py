@@ -5,12 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 
+# A cell whose prompts had demos dropped to fit the model's context (--context-overflow drop-shots).
+DROPPED_MARK = "‡"
+DROPPED_LEGEND = (f"{DROPPED_MARK} demos were dropped from some prompts to fit the model's context "
+                  "(--context-overflow drop-shots; counts in results.json)")
+
+
+def run_marks(results: dict[str, Any], finished: bool) -> str:
+    """What a row's label says about its run beyond the model: unfinished, or limited to N queries."""
+    limit = (results.get("config") or {}).get("limit")
+    return (" [unfinished]" if not finished else "") + (f" [--limit {limit}]" if limit else "")
+
+
+def dropped_shots(entry: dict[str, Any]) -> int:
+    """Demos dropped to fit the context, over a shot count's seeds."""
+    return sum(int((aggregate.get("context_overflow") or {}).get("dropped_shots", 0))
+               for aggregate in entry.get("per_seed", {}).values() if isinstance(aggregate, dict))
+
+
 def _cell(entry: dict[str, Any]) -> str:
+    mark = f" {DROPPED_MARK}" if dropped_shots(entry) else ""
     if entry["mean"] is None:
-        return "unscored"
+        return "unscored" + mark
     if entry.get("num_seeds", 1) > 1:
-        return f"{entry['mean']:.2f} ± {entry['std']:.2f}"
-    return f"{entry['mean']:.2f}"
+        return f"{entry['mean']:.2f} ± {entry['std']:.2f}{mark}"
+    return f"{entry['mean']:.2f}{mark}"
 
 
 def results_table(results: list[dict[str, Any]]) -> str:
@@ -19,15 +38,18 @@ def results_table(results: list[dict[str, Any]]) -> str:
     header = ["model", "task", "metric"] + [f"{k}-shot" for k in shot_counts]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for result in results:
-        model = result.get("label") or result["model"]["model"]
+        model = (result.get("label") or result["model"]["model"]) + run_marks(result, result.get("finished", True))
         for task_name, task in result["tasks"].items():
             cells = [model, task_name, f"{task['metric']} ({task['metric_variant']})"]
             cells += [_cell(task["shots"][str(k)]) if str(k) in task["shots"] else "" for k in shot_counts]
             lines.append("| " + " | ".join(cells) + " |")
+    if any(DROPPED_MARK in line for line in lines[2:]):
+        lines += ["", DROPPED_LEGEND]
     return "\n".join(lines) + "\n"
 
 
-SKIPPED_DETAILS = {"score", "count", "predictions_file", "unscored", "by_question_type"}
+SKIPPED_DETAILS = {"score", "count", "predictions_file", "unscored", "by_question_type", "caveat",
+                   "context_overflow"}
 
 
 def _details(aggregate: dict[str, Any]) -> str:
@@ -35,7 +57,8 @@ def _details(aggregate: dict[str, Any]) -> str:
                if key not in SKIPPED_DETAILS and isinstance(value, (int, float)) and not isinstance(value, bool)]
     groups = [f"{key}: " + ", ".join(f"{name} {value:.2f}" for name, value in value.items())
               for key, value in aggregate.items() if key not in SKIPPED_DETAILS and isinstance(value, dict) and value]
-    return "; ".join(part for part in (", ".join(numbers), *groups) if part)
+    notes = [str(aggregate["caveat"])] if aggregate.get("caveat") else []
+    return "; ".join(part for part in (", ".join(numbers), *groups, *notes) if part)
 
 
 def breakdown_table(result: dict[str, Any]) -> str:

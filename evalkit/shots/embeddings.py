@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from evalkit.errors import EvalkitError
 from evalkit.models.loading import check_checkpoint_location, load_or_explain, resolve_device
-from evalkit.types import ImageSource
+from evalkit.types import ImageSource, content_id
 
 
 def _file_digest(path: Path) -> str:
@@ -30,13 +30,19 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def content_id(source: ImageSource) -> str:
-    """An image's identity for the cache: a file's path, size and modification time; else its key."""
-    path = getattr(source, "path", None)
-    if isinstance(path, Path) and path.is_file():
-        stat = path.stat()
-        return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-    return source.key
+CLIP_MODEL_TYPES = ("clip", "clip_vision_model")
+
+
+def check_clip_encoder(name: str, revision: str | None = None) -> None:
+    """Refuse, from its config alone, a checkpoint that is not CLIP: another model's weights would
+    load into the CLIP architecture as random ones, without a word."""
+    from transformers import AutoConfig
+
+    check_checkpoint_location(name)
+    config = load_or_explain("the config", name, lambda: AutoConfig.from_pretrained(name, revision=revision))
+    if config.model_type not in CLIP_MODEL_TYPES:
+        raise EvalkitError(f"not a CLIP model (model_type {config.model_type!r}); RICES needs a CLIP image encoder "
+                           "such as openai/clip-vit-large-patch14", path=name, field="--rices-encoder")
 
 
 class ClipImageEncoder:
@@ -45,7 +51,7 @@ class ClipImageEncoder:
     def __init__(self, name: str, device: str = "auto", revision: str | None = None, batch_size: int = 64):
         from transformers import AutoImageProcessor, CLIPVisionModelWithProjection
 
-        check_checkpoint_location(name)
+        check_clip_encoder(name, revision)
         self.name, self.batch_size = name, batch_size
         self.device = resolve_device(device)
         self.processor = load_or_explain("the image processor", name,
