@@ -4,6 +4,8 @@ A run folder holds results.json (config, model, environment and per task and sho
 aggregates with their mean and std; rewritten atomically after every task, `"finished": true` once the
 run is complete), samples.jsonl (one line per query and seed, appended as settings finish: task, shots,
 seed, id, demo_ids, prompt, generation, prediction, score, and the gold class for ranking tasks),
+examples.jsonl (what those ids stand for: each query's and demo's image, text and references, once
+per run; `evalkit/example_log.py`),
 predictions_*.json (each setting in the benchmark's official results format) and table.md.
 `evalkit run` writes under results/runs/ by default; committed baselines live in results/baselines/,
 published reference numbers in results/published/. `evalkit table / compare / plot` read only these files.
