@@ -17,9 +17,10 @@ import os
 from typing import Any, Iterable, Iterator, Sequence
 
 from evalkit.data.hf import DatasetImage
+from evalkit.report.store import EXAMPLES_FILE
 from evalkit.types import Example, FileImage, ImageSource
 
-EXAMPLES_FILE = "examples.jsonl"
+__all__ = ["EXAMPLES_FILE", "example_records", "image_reference"]
 
 
 def image_reference(image: ImageSource) -> dict[str, Any]:

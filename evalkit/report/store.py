@@ -24,6 +24,7 @@ from evalkit.errors import EvalkitError
 
 RESULTS_FILE = "results.json"
 SAMPLES_FILE = "samples.jsonl"
+EXAMPLES_FILE = "examples.jsonl"  # written by evalkit/example_log.py
 
 
 def prepare_output(folder: Path) -> Path:
@@ -109,18 +110,27 @@ class StoredRun:
         path = self.folder / SAMPLES_FILE
         if not path.is_file():
             raise EvalkitError("file not found (per-sample scores are needed here)", path=path)
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise EvalkitError(f"line {number} is not JSON ({error.msg})", path=path) from None
-                for key in ("task", "shots", "seed", "id", "score"):
-                    if key not in record:
-                        raise EvalkitError(f"line {number} has no field", path=path, field=key)
-                yield record
+        for number, record in jsonl_records(path):
+            for key in ("task", "shots", "seed", "id", "score"):
+                if key not in record:
+                    raise EvalkitError(f"line {number} has no field", path=path, field=key)
+            yield record
+
+
+def jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each line of a JSON-lines file, read as it goes (a run's files can be
+    large); a line that is not a JSON object is a one-line error."""
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise EvalkitError(f"line {number} is not JSON ({error.msg})", path=path) from None
+            if not isinstance(record, dict):
+                raise EvalkitError(f"line {number} is not a JSON object", path=path)
+            yield number, record
 
 
 def load_run(location: Path) -> StoredRun:
