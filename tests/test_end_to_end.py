@@ -22,7 +22,7 @@ def read_samples(folder: Path) -> list[dict]:
     return [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
 
 
-def test_run_writes_results_samples_and_table(tiny_model, vqav2_dir, tmp_path, capsys):
+def test_run_writes_results_samples_examples_and_table(tiny_model, vqav2_dir, tmp_path, capsys):
     assert run_vqav2(tiny_model, vqav2_dir, tmp_path / "run", seeds="42,43") == 0
     printed = capsys.readouterr().out
     assert "| vqav2 | vqa_accuracy (vqav2) |" in printed and "0-shot | 2-shot" in printed
@@ -44,12 +44,13 @@ def test_run_writes_results_samples_and_table(tiny_model, vqav2_dir, tmp_path, c
     per_seed = [v["score"] for v in task["shots"]["2"]["per_seed"].values()]
     assert mean == pytest.approx(sum(per_seed) / 2)
     assert (tmp_path / "run" / "table.md").read_text().startswith("| model | task |")
+    check_examples_file(tmp_path / "run", vqav2_dir)
 
 
-def test_examples_file_names_every_query_and_demo_with_its_image_and_text(tiny_model, vqav2_dir, tmp_path):
-    assert run_vqav2(tiny_model, vqav2_dir, tmp_path / "run") == 0
-    samples = read_samples(tmp_path / "run")
-    lines = [json.loads(line) for line in (tmp_path / "run" / "examples.jsonl").read_text().splitlines()]
+def check_examples_file(folder: Path, vqav2_dir: Path) -> None:
+    """examples.jsonl names every query and demo of samples.jsonl once, with its image, text and answers."""
+    samples = read_samples(folder)
+    lines = [json.loads(line) for line in (folder / "examples.jsonl").read_text().splitlines()]
     queries = {r["id"]: r for r in lines if r["role"] == "query"}
     demos = {r["id"]: r for r in lines if r["role"] == "support"}
     assert len(queries) + len(demos) == len(lines), "each example once"
