@@ -140,6 +140,13 @@ def _add_report_commands(commands) -> None:
     plot.add_argument("--reference", action="append", default=[], help="published model to draw (repeatable)")
     plot.add_argument("--published", type=Path, default=None,
                       help="folder of published tables (default: the repository's results/published)")
+    view = commands.add_parser("view", help="an HTML report of runs with every sample, images and all (opens "
+                                            "from disk, offline)")
+    view.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders (two or more: side by side)")
+    view.add_argument("--out", type=Path, default=None,
+                      help="report folder (default results/reports/<run names>); its thumbnails are reused")
+    view.add_argument("--full-images", choices=["copy", "none"], default="copy",
+                      help="copy: full-size images in the report, shown on a click; none: thumbnails only")
     regression = commands.add_parser(
         "regression", help="re-run the committed baseline (embedded model, synthetic data) and compare")
     regression.add_argument("--record", action="store_true", help="re-record the baseline instead")

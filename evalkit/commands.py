@@ -260,6 +260,25 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_view(runs: list, out: Path, full_images: bool = True) -> Path:
+    from evalkit.report.view import write_report
+
+    report = write_report(runs, out, full_images)
+    print(f"report: {report.index} ({report.settings} settings, {report.samples} samples, {report.images} images "
+          f"({report.thumbnails_made} thumbnails made), {report.bytes / 1e6:.1f} MB)")
+    if report.missing_images:
+        print(f"{report.missing_images} image(s) could not be read: the report lists them")
+    return report.index
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from evalkit.report.view import default_out
+
+    runs = _runs(args.runs)
+    _write_view(runs, args.out or default_out(runs), args.full_images == "copy")
+    return 0
+
+
 def cmd_regression(args: argparse.Namespace) -> int:
     from evalkit.regression import BASELINE, REPORT_FILE, check_against_baseline, record_baseline
     from evalkit.report.compare import comparison_markdown
@@ -300,4 +319,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("Details, trained model:")
     print(breakdown_table(all_results[0]))
     print(f"runs in {workdir / 'runs'}/ (results.json, samples.jsonl, table.md each)")
+    _write_view(_runs([workdir / "runs" / run_name for _, _, run_name in models]), workdir / "report")
     return 0

@@ -21,6 +21,7 @@ from evalkit.data.skips import SHOWN_IDS, Skips
 from evalkit.distributed import Processes
 from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
+from evalkit.example_log import EXAMPLES_FILE, example_records
 from evalkit.metrics.classification import ranked
 from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import Demo, prompt_text, render_continuation
@@ -153,7 +154,9 @@ class Run:
             self.lock.release()
             self.lock = None
 
-    def evaluate_task(self, task: TaskSpec, adapter: ModelAdapter, samples: SampleLog | None) -> dict[str, Any]:
+    def evaluate_task(self, task: TaskSpec, adapter: ModelAdapter, samples: SampleLog | None,
+                      examples: SampleLog | None = None) -> dict[str, Any]:
+        """Every shot count and seed of one task; `examples` gets the queries and demos shown (examples.jsonl)."""
         config = self.config
         prompt_format = adapter.default_prompt_format if config.prompt_format == "auto" else config.prompt_format
         template = task.template(prompt_format)
@@ -161,15 +164,21 @@ class Run:
         pool, queries = self.data[task.name]
         support_size = chosen(config.support_size, task.support_size)
         shots_results: dict[str, dict[str, Any]] = {}
+        shown: dict[Any, tuple[Example, str]] = {}  # demo examples by id, first use first
         for shots in config.shots:
             per_seed = {}
             for seed in config.seeds:
                 selector = self._selector(task, pool, queries, support_size, seed)
                 demos = [demos_for(selector, query, shots, config.zero_shot, task) for query in queries]
+                for query_demos in demos:
+                    for demo in query_demos:
+                        shown.setdefault(demo.example.id, (demo.example, demo.answer))
                 aggregate = self._evaluate_setting(adapter, samples, task, template, settings, queries, demos,
                                                    shots, seed)
                 per_seed[str(seed)] = aggregate
             shots_results[str(shots)] = _summary(per_seed)
+        if examples is not None:
+            examples.append(example_records(task.name, queries, shown.values()))
         return {
             "benchmark": task.published_name or task.name,
             "metric": self.metrics[task.name].name,
@@ -373,6 +382,7 @@ class Run:
         if main:
             mark_unfinished(self.output)  # before samples.jsonl is started again
         samples = SampleLog(self.output / "samples.jsonl") if main else None
+        examples = SampleLog(self.output / EXAMPLES_FILE) if main else None
         description = {**adapter.describe(), "context_length": adapter.context_length}
         description.pop("vision_cache", None)
         results: dict[str, Any] = {
@@ -386,7 +396,7 @@ class Run:
             "tasks": {},
         }
         for name, task in self.tasks.items():
-            results["tasks"][name] = self.evaluate_task(task, adapter, samples)
+            results["tasks"][name] = self.evaluate_task(task, adapter, samples, examples)
             if main:
                 write_json(self.output / "results.json", results)
         if self.runtime["batch_size_backoffs"]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import random
 from pathlib import Path
@@ -74,3 +76,38 @@ def llava_model(tmp_path_factory) -> Path:
 def synthetic_data(tmp_path_factory) -> Path:
     """Every task's synthetic data (`evalkit make-data`, seed 0), one sub-folder per task."""
     return ensure_data(tmp_path_factory.mktemp("synthetic"))
+
+
+@pytest.fixture(scope="session")
+def demo(synthetic_data, tmp_path_factory) -> dict:
+    """`evalkit demo --shots 0,1 --limit 4` (the trained and the random tiny IDEFICS, then their report)
+    on three tasks: open VQA with answer types, a yes/no ranking task scored by ROC-AUC and ImageNet's
+    class ranking (captions left out: METEOR costs a Java start). Its work folder, what it printed and
+    the report folder."""
+    from evalkit import commands
+    from evalkit.cli import main
+
+    workdir = tmp_path_factory.mktemp("demo")
+    (workdir / "data").symlink_to(synthetic_data, target_is_directory=True)
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.setattr(commands, "DEMO_TASKS", ("vqav2", "hatefulmemes", "imagenet"))
+        assert main(["demo", "--workdir", str(workdir), "--shots", "0,1", "--limit", "4"]) == 0
+    return {"workdir": workdir, "printed": printed.getvalue(), "report": workdir / "report"}
+
+
+# Files tests keep for people to look at (screenshots), listed at the end of the session.
+ARTIFACTS_FOLDER = Path(__file__).resolve().parents[1] / ".evalkit" / "test-artifacts"
+ARTIFACTS: list[Path] = []
+
+
+@pytest.fixture
+def artifacts() -> list[Path]:
+    """Append the paths of files written under ARTIFACTS_FOLDER: the session's summary names them."""
+    ARTIFACTS_FOLDER.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if ARTIFACTS:
+        terminalreporter.write_line(f"test artifacts in {ARTIFACTS_FOLDER}: " + ", ".join(p.name for p in ARTIFACTS))

@@ -22,7 +22,7 @@ def read_samples(folder: Path) -> list[dict]:
     return [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
 
 
-def test_run_writes_results_samples_and_table(tiny_model, vqav2_dir, tmp_path, capsys):
+def test_run_writes_results_samples_examples_and_table(tiny_model, vqav2_dir, tmp_path, capsys):
     assert run_vqav2(tiny_model, vqav2_dir, tmp_path / "run", seeds="42,43") == 0
     printed = capsys.readouterr().out
     assert "| vqav2 | vqa_accuracy (vqav2) |" in printed and "0-shot | 2-shot" in printed
@@ -44,6 +44,30 @@ def test_run_writes_results_samples_and_table(tiny_model, vqav2_dir, tmp_path, c
     per_seed = [v["score"] for v in task["shots"]["2"]["per_seed"].values()]
     assert mean == pytest.approx(sum(per_seed) / 2)
     assert (tmp_path / "run" / "table.md").read_text().startswith("| model | task |")
+    check_examples_file(tmp_path / "run", vqav2_dir)
+
+
+def check_examples_file(folder: Path, vqav2_dir: Path) -> None:
+    """examples.jsonl names every query and demo of samples.jsonl once, with its image, text and answers."""
+    samples = read_samples(folder)
+    lines = [json.loads(line) for line in (folder / "examples.jsonl").read_text().splitlines()]
+    queries = {r["id"]: r for r in lines if r["role"] == "query"}
+    demos = {r["id"]: r for r in lines if r["role"] == "support"}
+    assert len(queries) + len(demos) == len(lines), "each example once"
+    assert set(queries) == {s["id"] for s in samples}
+    assert set(demos) == {i for s in samples for i in s["demo_ids"]}
+    questions = json.loads((vqav2_dir / "v2_OpenEnded_mscoco_val2014_questions.json").read_text())["questions"]
+    first = min(questions, key=lambda q: q["question_id"])
+    query = queries[first["question_id"]]
+    assert query["fields"] == {"question": first["question"]} and len(query["references"]) == 10
+    assert query["image"] == {"file": str(vqav2_dir / "val2014" / f"COCO_val2014_{first['image_id']:012d}.jpg")}
+    assert query["groups"]["answer_type"] in ("yes/no", "number", "other")
+    demo = next(iter(demos.values()))
+    assert Path(demo["image"]["file"]).is_file() and "train2014" in demo["image"]["file"]
+    assert demo["answer"] and "references" not in demo  # the answer the prompt showed
+    two_shot = next(s for s in samples if s["shots"] == 2)
+    shown = [demos[i] for i in two_shot["demo_ids"]]
+    assert all(f"Question: {d['fields']['question']} Answer: {d['answer']}\n" in two_shot["prompt"] for d in shown)
 
 
 def test_same_seed_same_samples_other_seed_other_demos(tiny_model, vqav2_dir, tmp_path):

@@ -74,3 +74,15 @@ def test_missing_split_is_named(hf_dict, tmp_path):
     datasets.DatasetDict({"validation": hf_dict["validation"]}).save_to_disk(str(tmp_path / "val-only"))
     with pytest.raises(EvalkitError, match="no split 'train'"):
         VQAFiles().load(tmp_path / "val-only", "support")
+
+
+def test_rows_of_different_splits_are_different_images(hf_dict, tmp_path):
+    """A save_to_disk copy leaves its splits unnamed in `datasets`: the images' keys (what the vision
+    cache, the RICES cache and prompt digests know an image by) must still tell train row 0 from
+    validation row 0."""
+    hf_dict.save_to_disk(str(tmp_path / "copy"))
+    support = VQAFiles().load(tmp_path / "copy", "support")
+    queries = VQAFiles().load(tmp_path / "copy", "query")
+    support_keys, query_keys = {e.image.key for e in support}, {e.image.key for e in queries}
+    assert not support_keys & query_keys
+    assert all(key.startswith(f"hf:{tmp_path / 'copy'}:validation:") for key in query_keys)

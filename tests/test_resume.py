@@ -18,7 +18,7 @@ from evalkit.errors import EvalkitError
 from evalkit.report.journal import Journal, prompt_digest
 from evalkit.types import Example, FileImage
 
-OUTPUT_FILES = ("results.json", "samples.jsonl", "table.md", "predictions_vqav2_0shot_seed42.json",
+OUTPUT_FILES = ("results.json", "samples.jsonl", "examples.jsonl", "table.md", "predictions_vqav2_0shot_seed42.json",
                 "predictions_vqav2_3shot_seed42.json")
 
 

@@ -85,7 +85,12 @@ def open_split(location: str | Path, split: str) -> Any:
         raise EvalkitError(f"cannot open Hugging Face dataset: {type(error).__name__}: {error}", path=location) from None
     if split not in splits:
         raise EvalkitError(f"no split {split!r} (has: {', '.join(splits)})", path=location)
-    return splits[split]
+    chosen = splits[split]
+    if chosen.split is None:
+        # load_from_disk leaves splits unnamed, and an image's key names its split: unnamed, row i of
+        # train and row i of validation would be one image to the vision cache and the RICES cache.
+        chosen = datasets.Dataset(chosen.data, info=chosen.info, split=datasets.NamedSplit(split))
+    return chosen
 
 
 def text_rows(dataset: Any, image_column: str) -> list[dict]:

@@ -4,6 +4,8 @@ A run folder holds results.json (config, model, environment and per task and sho
 aggregates with their mean and std; rewritten atomically after every task, `"finished": true` once the
 run is complete), samples.jsonl (one line per query and seed, appended as settings finish: task, shots,
 seed, id, demo_ids, prompt, generation, prediction, score, and the gold class for ranking tasks),
+examples.jsonl (what those ids stand for: each query's and demo's image, text and references, once
+per run; `evalkit/example_log.py`),
 predictions_*.json (each setting in the benchmark's official results format) and table.md.
 `evalkit run` writes under results/runs/ by default; committed baselines live in results/baselines/,
 published reference numbers in results/published/. `evalkit table / compare / plot` read only these files.
@@ -23,6 +25,7 @@ from evalkit.errors import EvalkitError
 
 RESULTS_FILE = "results.json"
 SAMPLES_FILE = "samples.jsonl"
+EXAMPLES_FILE = "examples.jsonl"  # written by evalkit/example_log.py
 
 
 def prepare_output(folder: Path) -> Path:
@@ -153,18 +156,27 @@ class StoredRun:
         path = self.folder / SAMPLES_FILE
         if not path.is_file():
             raise EvalkitError("file not found (per-sample scores are needed here)", path=path)
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise EvalkitError(f"line {number} is not JSON ({error.msg})", path=path) from None
-                for key in ("task", "shots", "seed", "id", "score"):
-                    if key not in record:
-                        raise EvalkitError(f"line {number} has no field", path=path, field=key)
-                yield record
+        for number, record in jsonl_records(path):
+            for key in ("task", "shots", "seed", "id", "score"):
+                if key not in record:
+                    raise EvalkitError(f"line {number} has no field", path=path, field=key)
+            yield record
+
+
+def jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each line of a JSON-lines file, read as it goes (a run's files can be
+    large); a line that is not a JSON object is a one-line error."""
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise EvalkitError(f"line {number} is not JSON ({error.msg})", path=path) from None
+            if not isinstance(record, dict):
+                raise EvalkitError(f"line {number} is not a JSON object", path=path)
+            yield number, record
 
 
 def load_run(location: Path) -> StoredRun:
