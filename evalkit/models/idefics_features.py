@@ -47,20 +47,17 @@ class PrecomputedFeatures:
 
     @contextmanager
     def active(self) -> Iterator[None]:
-        if self._depth:  # already installed by an enclosing call
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self._install()
-        self._depth = 1
+        """Installed for the block (once, when blocks nest), undone when the outermost one ends."""
+        outermost = self._depth == 0
+        if outermost:
+            self._install()
+        self._depth += 1
         try:
             yield
         finally:
-            self._depth = 0
-            self._uninstall()
+            self._depth -= 1
+            if outermost:
+                self._uninstall()
 
     def _install(self) -> None:
         if self.resampler is not None:
