@@ -75,6 +75,13 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from evalkit.data.files import without_cycle_collection
+
+    with without_cycle_collection():  # a short command over millions of objects in no reference cycle
+        return _score(args)
+
+
+def _score(args: argparse.Namespace) -> int:
     from evalkit.environment import describe_environment
     from evalkit.registry import get_task
     from evalkit.report.store import prepare_output, write_atomic, write_json
