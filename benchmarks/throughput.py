@@ -33,33 +33,12 @@ from transformers import IdeficsForVisionText2Text
 from evalkit.assets import TRAINED_MODEL, tokenizer_corpus
 from evalkit.batching import generate_all
 from evalkit.models.idefics import IdeficsAdapter
-from evalkit.models.offline import TinySize, build_tiny_idefics
+from evalkit.models.offline import IDEFICS_9B_SIZE, MID_SIZE, build_tiny_idefics
 from evalkit.models.vision_cache import VisionFeatureCache
 from evalkit.prompts.builder import Demo, build_prompt, prompt_images
 from evalkit.registry import get_task
 from evalkit.shots.random_shots import RandomShots, draw_support
 from evalkit.synthetic.vqav2 import write_vqav2
-
-# IDEFICS-9B's shapes (LLaMA-7B text model, ViT-H/14 vision encoder, perceiver with 64 latents,
-# cross-attention every 4 layers) with random weights; only meant for a GPU.
-IDEFICS_9B_SHAPE = TinySize(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
-                            vision_embed_dim=1280, vision_layers=32, vision_heads=16, image_size=224, patch_size=14,
-                            vision_intermediate_size=5120, perceiver_latents=64, perceiver_depth=6,
-                            perceiver_heads=16, perceiver_head_dim=96, cross_layer_interval=4, vocab_size=512,
-                            use_resampler=True)
-
-
-# A mid-size random IDEFICS with IDEFICS-9B's balance of vision and language work. FLOPs of one
-# 32-shot VQAv2 prompt (33 images, ~500 tokens), counted with torch's FlopCounterMode (the 9B shape
-# extrapolated from depth-1 and depth-2 copies): IDEFICS-9B 20.8 TF, vision encoder 51.5%, perceiver
-# 4.6%, language model with its cross-attention 43.9%; this model 0.07 TF, 49.1% / 7.9% / 43.0%.
-# Same layout as the 9B: perceiver resampler (here 50 patch tokens -> 16 latents, the 9B 257 -> 64),
-# a gated cross-attention block every 4th layer, vision MLP 4x its width.
-MID_9B_BALANCE = TinySize(hidden_size=512, intermediate_size=1376, num_hidden_layers=8, num_attention_heads=8,
-                          vision_embed_dim=384, vision_layers=6, vision_heads=6, image_size=112, patch_size=16,
-                          vision_intermediate_size=1536, use_resampler=True, perceiver_latents=16,
-                          perceiver_depth=2, perceiver_heads=8, perceiver_head_dim=48, cross_layer_interval=4)
-
 
 def vqav2_prompts(data: Path, queries: int, shots: int, support: int) -> tuple[list, object]:
     task = get_task("vqav2")
@@ -216,14 +195,14 @@ def main() -> None:
         data = Path(folder) / "vqav2"
         write_vqav2(data, seed=0, scale=0.2)
         if args.idefics_9b_shape:
-            model = build_tiny_idefics(Path(folder) / "9b", tokenizer_corpus(), seed=0, size=IDEFICS_9B_SHAPE,
+            model = build_tiny_idefics(Path(folder) / "9b", tokenizer_corpus(), seed=0, size=IDEFICS_9B_SIZE,
                                        dtype=torch.bfloat16)  # 18 GB written instead of 36
             measure("IDEFICS-9B-shaped random model", model, data, args, args.answer_tokens)
             return
         if "tiny" in args.models:
             measure("offline tiny model (embedded, trained)", TRAINED_MODEL, data, args)
         if "mid" in args.models:
-            mid = build_tiny_idefics(Path(folder) / "mid", tokenizer_corpus(), seed=0, size=MID_9B_BALANCE)
+            mid = build_tiny_idefics(Path(folder) / "mid", tokenizer_corpus(), seed=0, size=MID_SIZE)
             measure("mid-size random IDEFICS (9B's layout and vision/language balance)", mid, data, args,
                     args.answer_tokens)
 
