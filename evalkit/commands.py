@@ -123,8 +123,9 @@ def _score(args: argparse.Namespace) -> int:
         _check_score_output(prepare_output(args.output), args.force)
         write_json(args.output / "results.json", results)
         write_atomic(args.output / "table.md", table)
+        encode = json.JSONEncoder(default=str).encode  # one encoder for every line
         write_atomic(args.output / "samples.jsonl", "".join(
-            json.dumps({"id": example.id, "prediction": answer, "score": score}, default=str) + "\n"
+            encode({"id": example.id, "prediction": answer, "score": score}) + "\n"
             for example, answer, score in zip(kept, answers, scored.scores)))
     return 0
 

@@ -181,11 +181,13 @@ def answer_fields(answers: Any, path: Path | str, where: str, numbered: bool) ->
     if not isinstance(answers, list) or not answers:
         raise EvalkitError(f"{where} has no answers", path=path, field="answers")
     numbers = range(1, len(answers) + 1) if numbered else [None] * len(answers)
-    if all(type(answer) is dict for answer in answers):  # official files: 2.1M answers in VQAv2 val
-        texts = [answer.get("answer") for answer in answers]
-        if all(type(text) is str for text in texts):
-            return texts, [(answer.get("answer_confidence"), answer.get("answer_id", number))
-                           for answer, number in zip(answers, numbers)]
+    try:  # official files (2.1M answers in VQAv2 val): no check per answer unless one is bad
+        texts = [answer["answer"] for answer in answers]
+        "".join(texts)  # TypeError unless every answer is text
+        return texts, [(answer.get("answer_confidence"), answer.get("answer_id", number))
+                       for answer, number in zip(answers, numbers)]
+    except (TypeError, KeyError, AttributeError):
+        pass
     texts, records = [], []  # other forms, and the error that names a bad answer
     for position, answer in enumerate(answers, 1):
         number = position if numbered else None
