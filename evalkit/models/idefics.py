@@ -208,14 +208,14 @@ class IdeficsAdapter:
         with torch.inference_mode(), self.features.active():
             encoded = self.model(**inputs, **with_cache(self.model, cache), logits_to_keep=1)
             first = torch.log_softmax(encoded.logits[:, -1].float(), dim=-1)
-            images = self._last_images(inputs)
+            images = self.attended_images(inputs)
             values: dict[tuple[int, int], list[float]] = {}
             for chunk in rows_per_forward(rows, chunk_size):
                 values.update(self._score_rows(cache, inputs, images, first, chunk, candidates))
         return [[continuation_score(values[number, index]) for index in range(len(ids))]
                 for number, ids in enumerate(candidates)]
 
-    def _last_images(self, inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    def attended_images(self, inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """Per prompt, the features of the images its last token cross-attends to ([prompts, m, tokens,
         dim]) and which of the m slots are real ([prompts, m]). Text after a prompt attends to these
         alone (IDEFICS: the latest image), so the others are never projected for the candidates."""

@@ -11,7 +11,7 @@ import json
 import string
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import torch
 
@@ -122,19 +122,28 @@ def tiny_config(tokenizer, size: TinySize):
     )
 
 
-def build_tiny_idefics(output_dir: Path, corpus: Iterable[str], seed: int = 0,
-                       size: TinySize = TinySize(), dtype: torch.dtype | None = None) -> Path:
-    """Train the tokenizer, initialise the model from `seed` (saved in `dtype`, default float32),
-    and `save_pretrained` both."""
+def random_idefics(corpus: Iterable[str], seed: int = 0, size: TinySize = TinySize(),
+                   dtype: torch.dtype | None = None, device: str | torch.device | None = None) -> tuple[Any, Any]:
+    """A random-weight IDEFICS (initialised from `seed`, in `dtype`, made directly on `device`: a
+    9B-shaped model is initialised in seconds on a GPU, minutes on a CPU) and its processor."""
     from transformers import IdeficsForVisionText2Text, IdeficsImageProcessorPil, IdeficsProcessor
 
     tokenizer = train_tokenizer(corpus, size.vocab_size)
     image_processor = IdeficsImageProcessorPil(image_size=size.image_size)
     processor = IdeficsProcessor(image_processor, tokenizer, image_size=size.image_size)
     torch.manual_seed(seed)
-    model = IdeficsForVisionText2Text(tiny_config(tokenizer, size))
+    with torch.device(device or "cpu"):
+        model = IdeficsForVisionText2Text(tiny_config(tokenizer, size))
     if dtype is not None:
         model = model.to(dtype)
+    return model.eval(), processor
+
+
+def build_tiny_idefics(output_dir: Path, corpus: Iterable[str], seed: int = 0,
+                       size: TinySize = TinySize(), dtype: torch.dtype | None = None) -> Path:
+    """Train the tokenizer, initialise the model from `seed` (saved in `dtype`, default float32),
+    and `save_pretrained` both."""
+    model, processor = random_idefics(corpus, seed, size, dtype)
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output_dir)
     processor.save_pretrained(output_dir)
