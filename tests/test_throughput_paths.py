@@ -336,3 +336,20 @@ def test_out_of_memory_with_nothing_left_to_halve_is_a_one_line_error(prompts):
     with pytest.raises(EvalkitError, match="out of memory with scoring one choice after one prompt"):
         score_all(ScoringRunsOutOfMemory(adapter(0), fits=0), prompts, [0], lambda i: [" red", " blue"], 1,
                   lambda i, s: None)
+
+
+def test_benchmark_flop_counter_counts_attention_on_the_cpu():
+    """torch's FlopCounterMode counts CPU attention as nothing; the benchmarks' counter adds it:
+    q [1, 2 heads, 5, 8] against k, v [1, 2, 7, 8] is two matrix products of 2 x (2 x 5 x 8 x 7)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from evalkit.models.flops import flop_counter
+
+    q, k, v = torch.randn(1, 2, 5, 8), torch.randn(1, 2, 7, 8), torch.randn(1, 2, 7, 8)
+    ours, torchs = flop_counter(), FlopCounterMode(display=False)
+    with ours, torch.inference_mode():
+        torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=torch.zeros(1, 1, 5, 7))
+    with torchs, torch.inference_mode():
+        torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=torch.zeros(1, 1, 5, 7))
+    assert ours.get_total_flops() == 2 * (2 * 2 * 5 * 8 * 7)
+    assert torchs.get_total_flops() == 0
