@@ -78,12 +78,17 @@ CHOICES = [[" red circle.", " red", " red square.", " blue square.", " green tri
            [" red circle.", " red circle", " blue"]]
 
 
+@pytest.fixture(scope="module")
+def whole_sequences(released, scored_prompts) -> list[list]:
+    return [released.score_full_sequences(prompt, choices) for prompt, choices in zip(scored_prompts, CHOICES)]
+
+
 @pytest.mark.parametrize("chunk_size", [1, 3, 256])
-def test_batched_prompts_score_as_one_whole_sequence_per_candidate(released, scored_prompts, chunk_size):
+def test_batched_prompts_score_as_one_whole_sequence_per_candidate(released, scored_prompts, whole_sequences,
+                                                                   chunk_size):
     batch = released.prepare(scored_prompts)
     scored = released.score_prepared_batch(batch, scored_prompts, CHOICES, chunk_size=chunk_size)
-    for prompt, choices, fast in zip(scored_prompts, CHOICES, scored):
-        slow = released.score_full_sequences(prompt, choices)
+    for slow, fast in zip(whole_sequences, scored):
         assert [s.num_tokens for s in fast] == [s.num_tokens for s in slow]
         for ours, whole in zip(fast, slow):
             assert ours.total == pytest.approx(whole.total, abs=1e-4)
