@@ -49,7 +49,8 @@ def score_command(source: Path, data: Path, predictions: Path, output: Path) -> 
     wall-clock, and CPU (user + system, which a busy machine inflates far less)."""
     arguments = ["score", "--task", "vqav2", "--predictions", str(predictions), "--data-dir", str(data),
                  "--output", str(output), "--force"]
-    code = f"import sys; sys.path.insert(0, {str(source)!r}); from evalkit.cli import main; sys.exit(main({arguments!r}))"
+    code = (f"import sys; sys.path.insert(0, {str(source)!r}); from evalkit.cli import main; "
+            f"sys.exit(main({arguments!r}))")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -67,7 +67,8 @@ def released(released_layout_model) -> IdeficsAdapter:
 def scored_prompts(images) -> list[list]:
     """Prompts of different lengths: two images in a row, one image, none at all."""
     return [
-        ["Image:", images[3], images[4], "Category: a photo of a red circle.\nImage:", images[0], "Category: a photo of a"],
+        ["Image:", images[3], images[4], "Category: a photo of a red circle.\nImage:", images[0],
+         "Category: a photo of a"],
         ["Image:", images[2], "Category: a photo of a"],
         ["Category: no image here. Category: a photo of a"],
     ]

@@ -43,7 +43,8 @@ class TokenFeatures:
         if not images or "input_ids" not in inputs:
             return inputs
         by_key = {image.key: image for image in images}
-        stored = self.cache.features([image.key for image in images], lambda keys: self._encode([by_key[key] for key in keys]))
+        stored = self.cache.features([image.key for image in images],
+                                     lambda keys: self._encode([by_key[key] for key in keys]))
         features = torch.cat([stored[image.key] for image in images])
         ids = inputs["input_ids"]
         positions = ids == self.image_token_id

@@ -135,7 +135,8 @@ def write_vqav2_val_at_scale(root: Path, questions: int = VQAV2_VAL_QUESTIONS, s
                         for i, answer in enumerate(answers)],
         })
         guess = rng.random()
-        predicted = truth if guess < 0.5 else _variant(truth, rng) if guess < 0.7 else phrases[_zipf_index(rng, vocabulary)]
+        predicted = (truth if guess < 0.5 else _variant(truth, rng) if guess < 0.7
+                     else phrases[_zipf_index(rng, vocabulary)])
         predictions.append({"question_id": question_id, "answer": predicted})
     header = file_header("val2014")
     root.mkdir(parents=True, exist_ok=True)
