@@ -25,41 +25,19 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
-from transformers import IdeficsForVisionText2Text
 
-from evalkit.assets import TRAINED_MODEL, tokenizer_corpus
+from bench_models import load_benchmark_model
 from evalkit.batching import generate_all
+from evalkit.models.flops import flop_counter
 from evalkit.models.idefics import IdeficsAdapter
-from evalkit.models.offline import TinySize, build_tiny_idefics
 from evalkit.models.vision_cache import VisionFeatureCache
 from evalkit.prompts.builder import Demo, build_prompt, prompt_images
 from evalkit.registry import get_task
 from evalkit.shots.random_shots import RandomShots, draw_support
 from evalkit.synthetic.vqav2 import write_vqav2
-
-# IDEFICS-9B's shapes (LLaMA-7B text model, ViT-H/14 vision encoder, perceiver with 64 latents,
-# cross-attention every 4 layers) with random weights; only meant for a GPU.
-IDEFICS_9B_SHAPE = TinySize(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
-                            vision_embed_dim=1280, vision_layers=32, vision_heads=16, image_size=224, patch_size=14,
-                            vision_intermediate_size=5120, perceiver_latents=64, perceiver_depth=6,
-                            perceiver_heads=16, perceiver_head_dim=96, cross_layer_interval=4, vocab_size=512,
-                            use_resampler=True)
-
-
-# A mid-size random IDEFICS with IDEFICS-9B's balance of vision and language work. FLOPs of one
-# 32-shot VQAv2 prompt (33 images, ~500 tokens), counted with torch's FlopCounterMode (the 9B shape
-# extrapolated from depth-1 and depth-2 copies): IDEFICS-9B 20.8 TF, vision encoder 51.5%, perceiver
-# 4.6%, language model with its cross-attention 43.9%; this model 0.07 TF, 49.1% / 7.9% / 43.0%.
-# Same layout as the 9B: perceiver resampler (here 50 patch tokens -> 16 latents, the 9B 257 -> 64),
-# a gated cross-attention block every 4th layer, vision MLP 4x its width.
-MID_9B_BALANCE = TinySize(hidden_size=512, intermediate_size=1376, num_hidden_layers=8, num_attention_heads=8,
-                          vision_embed_dim=384, vision_layers=6, vision_heads=6, image_size=112, patch_size=16,
-                          vision_intermediate_size=1536, use_resampler=True, perceiver_latents=16,
-                          perceiver_depth=2, perceiver_heads=8, perceiver_head_dim=48, cross_layer_interval=4)
-
 
 def vqav2_prompts(data: Path, queries: int, shots: int, support: int) -> tuple[list, object]:
     task = get_task("vqav2")
@@ -135,7 +113,7 @@ def hit_rate(cache: VisionFeatureCache) -> str:
 def prompt_flops(adapter: IdeficsAdapter, model, prompt: list) -> tuple[float, float]:
     """FLOPs of one prompt's forward with pixels in transformers' own model (torch's FlopCounterMode):
     in all, and in the vision encoder and perceiver."""
-    counter = FlopCounterMode(display=False)
+    counter = flop_counter()  # CPU attention counted too
     with counter, torch.no_grad():  # not inference_mode: the counter's module hooks need autograd tensors
         model(**processor_inputs(adapter, prompt))
     counts = counter.get_flop_counts()
@@ -148,12 +126,10 @@ def utilisation(flops: float, seconds: float, peak_tflops: float) -> str:
     return f"{100 * flops / seconds / (peak_tflops * 1e12):.1f}%"
 
 
-def measure(name: str, checkpoint: Path, data: Path, args: argparse.Namespace, answer_tokens: int | None = None) -> None:
+def measure(name: str, cached: IdeficsAdapter, untouched: Any, data: Path, args: argparse.Namespace,
+            answer_tokens: int | None = None) -> None:
     """`answer_tokens` caps generation for random weights, which never write the stop string."""
-    load = dict(dtype=args.dtype, device=args.device, attention=args.attention)
-    cached = IdeficsAdapter.from_pretrained(str(checkpoint), **load)
     plain = IdeficsAdapter(cached.model, cached.processor, cached.name, cached.dtype, cached.device, vision_cache_mb=0)
-    untouched = IdeficsForVisionText2Text.from_pretrained(str(checkpoint), dtype=plain.dtype).to(plain.device).eval()
     print(f"\n{name}: {cached.describe()['parameters'] / 1e6:.1f}M parameters, {cached.describe()['dtype']} on "
           f"{cached.describe()['device']}, attention {cached.describe()['attention']}, batch {args.batch_size}, "
           f"workers {args.workers}, {args.queries} queries, support {args.support}"
@@ -204,28 +180,23 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--attention", default="auto")
     parser.add_argument("--skip-naive", action="store_true")
-    parser.add_argument("--models", default="tiny,mid", help="which of tiny (embedded) and mid to measure")
+    parser.add_argument("--models", default="tiny,mid", help="of tiny (embedded), mid (MID_SIZE) and 9b (a GPU)")
     parser.add_argument("--answer-tokens", type=int, default=2,
                         help="new tokens per answer for random-weight models, which never stop by themselves: "
                              "the trained model answers these prompts in 2 (a word and the newline)")
-    parser.add_argument("--idefics-9b-shape", action="store_true", help="only the 9B-shaped random model (GPU)")
+    parser.add_argument("--idefics-9b-shape", action="store_true", help="same as --models 9b")
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak (H100 SXM: 989)")
     args = parser.parse_args()
     torch.manual_seed(0)
+    choices = ["9b"] if args.idefics_9b_shape else args.models.split(",")
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "vqav2"
         write_vqav2(data, seed=0, scale=0.2)
-        if args.idefics_9b_shape:
-            model = build_tiny_idefics(Path(folder) / "9b", tokenizer_corpus(), seed=0, size=IDEFICS_9B_SHAPE,
-                                       dtype=torch.bfloat16)  # 18 GB written instead of 36
-            measure("IDEFICS-9B-shaped random model", model, data, args, args.answer_tokens)
-            return
-        if "tiny" in args.models:
-            measure("offline tiny model (embedded, trained)", TRAINED_MODEL, data, args)
-        if "mid" in args.models:
-            mid = build_tiny_idefics(Path(folder) / "mid", tokenizer_corpus(), seed=0, size=MID_9B_BALANCE)
-            measure("mid-size random IDEFICS (9B's layout and vision/language balance)", mid, data, args,
-                    args.answer_tokens)
+        for choice in choices:
+            name, adapter, untouched = load_benchmark_model(choice, Path(folder), args.dtype, args.device,
+                                                            args.attention)
+            measure(name, adapter, untouched, data, args, None if choice == "tiny" else args.answer_tokens)
+            del adapter, untouched
 
 
 if __name__ == "__main__":

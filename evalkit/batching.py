@@ -109,46 +109,50 @@ def _batches(adapter: Any, prompts: Sequence[Prompt], indices: list[int], batch_
 
 
 def score_all(adapter: Any, prompts: Sequence[Prompt], indices: Sequence[int],
-              continuations: Callable[[int], list[str]], record_every: int,
+              continuations: Callable[[int], list[str]], batch_size: int,
               on_batch: Callable[[list[int], list[list[ContinuationScore]]], None], workers: int = 0) -> BatchingReport:
-    """Score `continuations(i)` after each prompt i of `indices`, one prompt at a time (each prompt's
-    keys/values serve all its candidates), the next prompts' inputs prepared ahead; `on_batch` gets
-    the finished indices and their scores every `record_every` prompts. On out-of-memory the
-    candidates scored per forward are halved for what is left (recorded in the report)."""
+    """Score `continuations(i)` after each prompt i of `indices`; `on_batch` gets each finished
+    batch's indices and scores. An adapter with `score_prepared_batch` takes `batch_size` prompts of
+    similar length per call (inputs prepared ahead, `workers` processes), all their candidates
+    following in shared forwards; any other scores one prompt at a time (each prompt's keys/values
+    serving all its candidates). On out-of-memory the candidates scored per forward are halved for
+    what is left (recorded in the report)."""
     report = BatchingReport(adapter.choices_per_forward, workers)
-    done: list[int] = []
-    results: list[list[ContinuationScore]] = []
-    for number, (index, prepared) in enumerate(_each_prepared(adapter, prompts, indices, workers)):
-        results.append(_score_backing_off(adapter, prompts[index], prepared, continuations(index), report, number))
-        done.append(index)
-        if len(done) == record_every:
-            on_batch(done, results)
-            done, results = [], []
-    if done:
-        on_batch(done, results)
+    done = 0
+    for batch, prepared in _scoring_batches(adapter, prompts, indices, batch_size, workers):
+        scores = _score_backing_off(adapter, [prompts[i] for i in batch], prepared,
+                                    [continuations(i) for i in batch], report, done)
+        on_batch(batch, scores)
+        done += len(batch)
     return report
 
 
-def _each_prepared(adapter: Any, prompts: Sequence[Prompt], indices: Sequence[int],
-                   workers: int) -> Iterator[tuple[int, Any]]:
-    """(index, prepared inputs of that one prompt, or None for an adapter that takes whole prompts)."""
-    if not hasattr(adapter, "score_prepared"):
-        yield from ((index, None) for index in indices)
+def _scoring_batches(adapter: Any, prompts: Sequence[Prompt], indices: Sequence[int], batch_size: int,
+                     workers: int) -> Iterator[tuple[list[int], Any]]:
+    """(indices of a batch, its prepared inputs, or None for an adapter that takes whole prompts: then
+    the batches are of `batch_size` prompts in the order given)."""
+    if not hasattr(adapter, "score_prepared_batch"):
+        for start in range(0, len(indices), batch_size):
+            yield list(indices[start:start + batch_size]), None
         return
-    for batch, prepared in prepared_batches(adapter, prompts, [[i] for i in indices], workers):
-        yield batch[0], prepared
+    batches = [[indices[i] for i in batch] for batch in
+               length_sorted_batches([prompts[i] for i in indices], batch_size)]
+    yield from prepared_batches(adapter, prompts, batches, workers)
 
 
-def _score_backing_off(adapter: Any, prompt: Prompt, prepared: Any, continuations: list[str],
-                       report: BatchingReport, after_prompts: int) -> list[ContinuationScore]:
+def _score_backing_off(adapter: Any, prompts: list[Prompt], prepared: Any, continuations: list[list[str]],
+                       report: BatchingReport, after_prompts: int) -> list[list[ContinuationScore]]:
     while True:
         size = report.final_batch_size
         try:
             if prepared is None:
-                return adapter.score_continuations(prompt, continuations, chunk_size=size)
-            return adapter.score_prepared(prepared, prompt, continuations, chunk_size=size)
+                return [adapter.score_continuations(prompt, choices, chunk_size=size)
+                        for prompt, choices in zip(prompts, continuations)]
+            return adapter.score_prepared_batch(prepared, prompts, continuations, chunk_size=size)
         except OUT_OF_MEMORY:
-            _back_off(report, size, after_prompts, "scoring one choice after one prompt")
+            smallest = ("scoring one choice after one prompt" if len(prompts) == 1 else
+                        f"scoring one choice after each of {len(prompts)} prompts (try a smaller --batch-size)")
+            _back_off(report, size, after_prompts, smallest)
 
 
 def generate_all(adapter: ModelAdapter, prompts: Sequence[Prompt], batch_size: int,

@@ -67,7 +67,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int_list, default=[42], help="trial seeds, e.g. 42,43")
     parser.add_argument("--data-dir", action="append", default=[], metavar="[TASK=]DIR",
                         help="official layout folder, HF dataset folder/parquet, or hub id")
-    parser.add_argument("--batch-size", type=int, default=8, help="halved automatically on out-of-memory")
+    parser.add_argument("--batch-size", type=int, default=8,
+                        help="prompts per batch, generating or scoring choices (when scoring, out-of-memory "
+                             "halves the choices per forward; when generating, the batch)")
     parser.add_argument("--workers", type=int, default=None,
                         help="DataLoader workers preparing the next batches (default: with a GPU, a quarter of the "
                              "CPU cores, between 1 and 4; without, 0)")

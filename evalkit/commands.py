@@ -75,6 +75,13 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from evalkit.data.files import without_cycle_collection
+
+    with without_cycle_collection():  # a short command over millions of objects in no reference cycle
+        return _score(args)
+
+
+def _score(args: argparse.Namespace) -> int:
     from evalkit.environment import describe_environment
     from evalkit.registry import get_task
     from evalkit.report.store import prepare_output, write_atomic, write_json
@@ -116,8 +123,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         _check_score_output(prepare_output(args.output), args.force)
         write_json(args.output / "results.json", results)
         write_atomic(args.output / "table.md", table)
+        encode = json.JSONEncoder(default=str).encode  # one encoder for every line
         write_atomic(args.output / "samples.jsonl", "".join(
-            json.dumps({"id": example.id, "prediction": answer, "score": score}, default=str) + "\n"
+            encode({"id": example.id, "prediction": answer, "score": score}) + "\n"
             for example, answer, score in zip(kept, answers, scored.scores)))
     return 0
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from evalkit.data.files import check_id, read_json
+from evalkit.data.files import check_id, read_json, without_cycle_collection
 from evalkit.errors import EvalkitError
 from evalkit.taskspec import Metric, TaskSpec
 from evalkit.types import Example
@@ -19,14 +19,16 @@ class Scored:
 
 
 def score_predictions(metric: Metric, examples: Sequence[Example], predictions: Sequence[str]) -> Scored:
-    scores, aggregate = metric.score_all(predictions, examples)
+    with without_cycle_collection():  # per-question lists and strings by the million, none in a cycle
+        scores, aggregate = metric.score_all(predictions, examples)
     return Scored(scores, aggregate)
 
 
 def read_predictions_file(path: Path, task: TaskSpec) -> dict[Any, str]:
     """An official results file `[{id_key, answer_key}]` as {id: answer}."""
     id_key, answer_key = task.prediction_keys
-    records = read_json(path)
+    with without_cycle_collection():
+        records = read_json(path)
     if not isinstance(records, list):
         raise EvalkitError(f"expected a JSON list of {{{id_key}, {answer_key}}} records", path=path)
     predictions: dict[Any, str] = {}

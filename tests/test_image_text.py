@@ -182,3 +182,32 @@ def test_prompt_length_is_the_processors_sequence_length(adapters, examples, fam
     prompt = build_prompt(template, [Demo(examples[0], "red"), Demo(examples[2], "two")], examples[1])
     assert adapter.prompt_length(prompt) == adapter._encode_prompts([prompt])["input_ids"].shape[1]
     assert adapter.context_length == adapter.model.config.text_config.max_position_embeddings
+
+
+@pytest.mark.parametrize("family, model", [("idefics3", "idefics3_model"), ("llava", "llava_model")])
+def test_cached_vision_features_give_the_pixel_paths_logits_answers_and_scores(family, model, request, examples,
+                                                                                images):
+    """Each distinct image encoded once (alone, then kept) and its features written over its image
+    tokens' embeddings: the forward, greedy answers and choice scores of the model's own pixel path."""
+    import torch
+
+    folder = str(request.getfixturevalue(model))
+    cached, plain = load_adapter(folder, device="cpu"), load_adapter(folder, device="cpu", vision_cache_mb=0)
+    assert cached.token_features is not None and plain.token_features is None
+    pictured = [replace(example, image=image) for example, image in zip(examples, images)]  # 3 distinct images
+    template, prompt = one_shot(pictured, "chat-template")
+    prompts = [prompt, build_prompt(template, [Demo(pictured[2], "two")], pictured[1])]  # pictured[1] twice
+    inputs = cached.model_inputs(prompts)
+    assert "inputs_embeds" in inputs and "pixel_values" not in inputs
+    with torch.inference_mode():
+        ours = cached.model(**inputs).logits
+        theirs = plain.model(**plain.model_inputs(prompts)).logits
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
+    stats = cached.describe()["vision_cache"]
+    assert (stats["misses"], stats["hits"]) == (3, 1)  # 4 image slots, 3 distinct images
+    settings = GenerationSettings(max_new_tokens=5)
+    assert cached.generate(prompts, settings, ()) == plain.generate(prompts, settings, ())
+    continuations = [render_continuation(template, answer) for answer in ("yes", "red square")]
+    assert [s.total for s in cached.score_continuations(prompt, continuations)] == pytest.approx(
+        [s.total for s in plain.score_continuations(prompt, continuations)], abs=1e-4)
+    assert cached.describe()["vision_cache"]["misses"] == 3  # generation and scoring encoded nothing new

@@ -262,7 +262,11 @@ def test_choice_scoring_with_prepared_inputs_ahead_gives_the_plain_scores(synthe
 
     reference = run(tmp_path / "plain", "--batch-size", "1", "--vision-cache-mb", "0")
     ahead = run(tmp_path / "ahead", "--batch-size", "4", "--workers", "2")
-    assert ahead == reference and len(reference) == 12
+    assert len(reference) == 12
+    # 4 prompts of a batch share forwards: the same answers, choice scores up to float32 rounding
+    assert [{**s, "generation": None} for s in ahead] == [{**s, "generation": None} for s in reference]
+    for batched, alone in zip(ahead, reference):
+        assert batched["generation"] == pytest.approx(alone["generation"], abs=1e-4)
     assert len({json.dumps(sample["generation"]) for sample in reference}) == 12  # choice scores differ by query
     runtime = json.loads((tmp_path / "ahead" / "runtime.json").read_text())
     assert runtime["vision_cache"]["hits"] > 0
@@ -304,15 +308,15 @@ def test_scoring_back_off_is_recorded_in_the_results_and_keeps_the_scores(synthe
         return [json.loads(line) for line in (output / "samples.jsonl").read_text().splitlines()]
 
     reference = run(tmp_path / "plain")
-    original = IdeficsAdapter.score_prepared
+    original = IdeficsAdapter.score_prepared_batch
 
-    def runs_out_of_memory(self, batch, prompt, continuations, chunk_size=None):
+    def runs_out_of_memory(self, batch, prompts, continuations, chunk_size=None):
         if chunk_size > 2:  # 7 choices: more than 2 per forward does not fit
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return original(self, batch, prompt, continuations, chunk_size)
+        return original(self, batch, prompts, continuations, chunk_size)
 
     monkeypatch.setattr(IdeficsAdapter, "choices_per_forward", 8)
-    monkeypatch.setattr(IdeficsAdapter, "score_prepared", runs_out_of_memory)
+    monkeypatch.setattr(IdeficsAdapter, "score_prepared_batch", runs_out_of_memory)
     backed_off = run(tmp_path / "backed-off")
     assert [s["prediction"] for s in backed_off] == [s["prediction"] for s in reference]
     for ours, plain in zip(backed_off, reference):  # fewer choices per forward: float32 rounding only
@@ -332,3 +336,20 @@ def test_out_of_memory_with_nothing_left_to_halve_is_a_one_line_error(prompts):
     with pytest.raises(EvalkitError, match="out of memory with scoring one choice after one prompt"):
         score_all(ScoringRunsOutOfMemory(adapter(0), fits=0), prompts, [0], lambda i: [" red", " blue"], 1,
                   lambda i, s: None)
+
+
+def test_benchmark_flop_counter_counts_attention_on_the_cpu():
+    """torch's FlopCounterMode counts CPU attention as nothing; the benchmarks' counter adds it:
+    q [1, 2 heads, 5, 8] against k, v [1, 2, 7, 8] is two matrix products of 2 x (2 x 5 x 8 x 7)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from evalkit.models.flops import flop_counter
+
+    q, k, v = torch.randn(1, 2, 5, 8), torch.randn(1, 2, 7, 8), torch.randn(1, 2, 7, 8)
+    ours, torchs = flop_counter(), FlopCounterMode(display=False)
+    with ours, torch.inference_mode():
+        torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=torch.zeros(1, 1, 5, 7))
+    with torchs, torch.inference_mode():
+        torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=torch.zeros(1, 1, 5, 7))
+    assert ours.get_total_flops() == 2 * (2 * 2 * 5 * 8 * 7)
+    assert torchs.get_total_flops() == 0

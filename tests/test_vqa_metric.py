@@ -69,3 +69,35 @@ def test_aggregate_is_percent_with_answer_type_breakdown():
     assert aggregate["score"] == pytest.approx(100 * (1.0 + 0.0 + 0.6) / 3)
     assert aggregate["by_answer_type"] == pytest.approx({"number": 0.0, "other": 60.0, "yes/no": 100.0})
     assert aggregate["count"] == 3
+
+
+def _written_out_accuracy(prediction: str, answers: list[str]) -> float:
+    """The official evaluator's per-question loop, spelled out without any memo or counting:
+    clean, normalise both sides when the 10 answers differ, 10 leave-one-out subsets."""
+    answers = [a.replace("\n", " ").replace("\t", " ").strip() for a in answers]
+    prediction = prediction.replace("\n", " ").replace("\t", " ").strip()
+    if len(set(answers)) > 1:
+        answers = [normalize_answer(a) for a in answers]
+        prediction = normalize_answer(prediction)
+    subsets = []
+    for left_out in range(len(answers)):
+        others = answers[:left_out] + answers[left_out + 1:]
+        subsets.append(min(1.0, sum(1 for a in others if a == prediction) / 3))
+    return sum(subsets) / len(subsets)
+
+
+def test_scoring_a_whole_split_gives_each_questions_own_score(tmp_path):
+    """score_all normalises each distinct string once and counts matches: per question, the same
+    score as the evaluator's loop, on VQAv2-like answers that recur in many spellings."""
+    from evalkit.registry import get_task
+    from evalkit.synthetic.vqav2 import write_vqav2_val_at_scale
+
+    predictions = write_vqav2_val_at_scale(tmp_path, questions=3000, seed=1, vocabulary=300)
+    examples = get_task("vqav2").data.load(str(tmp_path), "query")
+    answers = [p["answer"] for p in predictions]
+    scores, aggregate = VQAAccuracy().score_all(answers, examples)
+    expected = [_written_out_accuracy(p, e.references) for p, e in zip(answers, examples)]
+    assert scores == pytest.approx(expected, abs=1e-12)
+    assert {0.0, 1.0} < {round(s, 3) for s in scores}  # full, partial and no credit all occur
+    assert sum(1 for p, e in zip(answers, examples) if p not in e.references and vqa_accuracy(p, e.references)) > 100
+    assert aggregate["score"] == pytest.approx(100 * sum(expected) / len(expected))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evalkit.data import hf
+from evalkit.data.files import without_cycle_collection
 from evalkit.data.skips import Skips
 from evalkit.errors import EvalkitError
 from evalkit.types import Example
@@ -26,9 +27,10 @@ class FilesOrHF:
         (questions without annotations) are left out and listed, or refused."""
         source_is_hf = hf.looks_like_hf(location)
         split = split or self.split_name(role, source_is_hf)
-        examples = self._from_hf(location, split) if source_is_hf else \
-            self._from_files(Path(location), split, skips or Skips())
-        return sorted_by_id(examples, location, split)
+        with without_cycle_collection():
+            examples = self._from_hf(location, split) if source_is_hf else \
+                self._from_files(Path(location), split, skips or Skips())
+            return sorted_by_id(examples, location, split)
 
     def _from_files(self, root: Path, split: str, skips: Skips) -> list[Example]:
         raise NotImplementedError

@@ -54,25 +54,67 @@ def _applies(when: When, answers_differ: bool) -> bool:
 
 
 def vqa_accuracy(prediction: str, answers: Sequence[str], rules: VQARules = RULES["vqav2"],
-                 records: Sequence[tuple] | None = None) -> float:
+                 records: Sequence[tuple] | None = None, memo: "NormalizedAnswers | None" = None) -> float:
     """Accuracy of one prediction in [0, 1]. `records` are the answers' other fields (confidence,
-    answer id or None), used only by `identical_records` leave-one-out."""
-    references = [clean_whitespace(answer) for answer in answers] if rules.clean_references else list(answers)
-    predicted = clean_whitespace(prediction)
+    answer id or None), used only by `identical_records` leave-one-out. `memo` keeps what recurs
+    across questions (each distinct string's normalised form); the result does not depend on it."""
+    memo = memo or NormalizedAnswers(rules)
+    references = memo.cleaned(answers) if rules.clean_references else list(answers)
+    predicted = memo.cleaned([prediction])[0]
     answers_differ = len(set(references)) > 1
     if _applies(rules.references, answers_differ):
-        references = [rules.normalize(answer) for answer in references]
+        references = memo.normalized(references)
     if _applies(rules.prediction, answers_differ):
-        predicted = rules.normalize(predicted)
+        predicted = memo.normalized([predicted])[0]
     if rules.leave_one_out == "position" or records is None:
-        keys: list[Any] = list(range(len(references)))
-    else:
-        keys = [(answer, *record) for answer, record in zip(references, records)]
-    per_subset = []
-    for left_out in range(len(references)):
-        matches = sum(1 for key, answer in zip(keys, references) if key != keys[left_out] and answer == predicted)
-        per_subset.append(min(1.0, matches / 3))
-    return fmean(per_subset)
+        return memo.position_accuracy(len(references), references.count(predicted))
+    keys = [(answer, *record) for answer, record in zip(references, records)]
+    return fmean([min(1.0, sum(1 for key, answer in zip(keys, references) if key != left_out and answer == predicted)
+                      / 3) for left_out in keys])
+
+
+def _each(memo: dict[str, str], texts: Sequence[str], function: Callable[[str], str]) -> list[str]:
+    """`function` of each text, from `memo` where it was computed before (stored there otherwise)."""
+    try:
+        return [memo[text] for text in texts]
+    except KeyError:
+        for text in texts:
+            if text not in memo:
+                memo[text] = function(text)
+        return [memo[text] for text in texts]
+
+
+def _position_accuracy(answers: int, matching: int) -> float:
+    """Leave-one-out by position with `matching` of `answers` answers equal to the prediction:
+    leaving out a matching annotator leaves `matching - 1` matches, any other `matching`."""
+    return fmean([min(1.0, (matching - 1) / 3)] * matching + [min(1.0, matching / 3)] * (answers - matching))
+
+
+class NormalizedAnswers:
+    """What recurs across the questions of a split, computed once: each distinct string's cleaned
+    and normalised forms under one rule set, and the accuracy for each count of matching answers.
+    At VQAv2's scale (214k questions, 2.1M answers, most of them recurring) normalising every string
+    of every question again took most of the scoring time."""
+
+    def __init__(self, rules: VQARules):
+        self.normalize = rules.normalize
+        self._cleaned: dict[str, str] = {}
+        self._normalized: dict[str, str] = {}
+        self._accuracy: dict[tuple[int, int], float] = {}
+
+    def cleaned(self, texts: Sequence[str]) -> list[str]:
+        """Each text with newlines and tabs as spaces, ends stripped."""
+        return _each(self._cleaned, texts, clean_whitespace)
+
+    def normalized(self, texts: Sequence[str]) -> list[str]:
+        """Each text under the rule set's normalisation."""
+        return _each(self._normalized, texts, self.normalize)
+
+    def position_accuracy(self, answers: int, matching: int) -> float:
+        found = self._accuracy.get((answers, matching))
+        if found is None:
+            found = self._accuracy[answers, matching] = _position_accuracy(answers, matching)
+        return found
 
 
 def _grouped_percent(scores: Sequence[float], keys: Sequence[str]) -> dict[str, float]:
@@ -121,12 +163,13 @@ class VQAAccuracy:
     def _prepared(self, prediction: str) -> str:
         return self.prediction_transform(prediction) if self.prediction_transform else prediction
 
-    def score(self, prediction: str, example: Example) -> float:
+    def score(self, prediction: str, example: Example, memo: NormalizedAnswers | None = None) -> float:
         return vqa_accuracy(self._prepared(prediction), example.references, RULES[self.rules_name],
-                            example.meta.get("answer_records"))
+                            example.meta.get("answer_records"), memo)
 
     def score_all(self, predictions: Sequence[str], examples: Sequence[Example]) -> tuple[list[float], dict]:
-        scores = [self.score(prediction, example) for prediction, example in zip(predictions, examples)]
+        memo = NormalizedAnswers(RULES[self.rules_name])
+        scores = [self.score(prediction, example, memo) for prediction, example in zip(predictions, examples)]
         return scores, self.aggregate(scores, examples, predictions)
 
     def aggregate(self, scores: Sequence[float], examples: Sequence[Example],

@@ -53,3 +53,9 @@ def sequence_score(logprobs: torch.Tensor, tokens: list[int]) -> ContinuationSco
     positions = range(logprobs.shape[0] - n - 1, logprobs.shape[0] - 1)
     total = float(torch.stack([logprobs[p, t] for p, t in zip(positions, tokens)]).sum())
     return ContinuationScore(total=total, mean=total / n, num_tokens=n)
+
+
+def continuation_score(token_logprobs: Sequence[float]) -> ContinuationScore:
+    """The score of a continuation from its tokens' log-probabilities, in order."""
+    total = float(sum(token_logprobs))
+    return ContinuationScore(total=total, mean=total / len(token_logprobs), num_tokens=len(token_logprobs))

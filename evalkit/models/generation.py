@@ -49,4 +49,6 @@ def generate_texts(model: Any, tokenizer: Any, inputs: dict[str, torch.Tensor], 
             pad_token_id=tokenizer.pad_token_id,
             stopping_criteria=stopping,
         )
-    return tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    # Given embeddings and no ids, generate returns only the new tokens.
+    prompt_length = inputs["input_ids"].shape[1] if "input_ids" in inputs else 0
+    return tokenizer.batch_decode(output[:, prompt_length:], skip_special_tokens=True)

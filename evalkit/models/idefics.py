@@ -10,11 +10,12 @@ import torch
 from evalkit.errors import EvalkitError
 from evalkit.models.base import Capabilities, ContinuationScore, context_length
 from evalkit.models.chat import has_turns
-from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, sequence_score
+from evalkit.models.choice_tree import TrieRow, attention_mask, pack_candidates, row_tensors, rows_per_forward
+from evalkit.models.continuations import continuation_ids, continuation_score, sequence_score
 from evalkit.models.generation import generate_texts
 from evalkit.models.idefics_features import FEATURES_KEYWORD, PrecomputedFeatures
 from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch, prompt_to_text
-from evalkit.models.kv_cache import new_cache, repeated_cache, with_cache
+from evalkit.models.kv_cache import new_cache, selected_cache, with_cache
 from evalkit.models.loading import load_model_and_processor, model_revision
 from evalkit.models.vision_cache import VisionFeatureCache
 from evalkit.taskspec import GenerationSettings
@@ -188,47 +189,94 @@ class IdeficsAdapter:
 
     def score_continuations(self, prompt: Prompt, continuations: Sequence[str],
                             chunk_size: int | None = None) -> list[ContinuationScore]:
-        """Log-probabilities of each continuation after `prompt`: the prompt (text and images) is
-        encoded once; its keys/values serve every candidate, `chunk_size` candidates per forward."""
-        return self.score_prepared(self._prepare_here([prompt]), prompt, continuations, chunk_size)
+        """Log-probabilities of each continuation after `prompt` (`score_prepared_batch` of one prompt)."""
+        return self.score_prepared_batch(self._prepare_here([prompt]), [prompt], [continuations], chunk_size)[0]
 
-    def score_prepared(self, batch: PreparedBatch, prompt: Prompt, continuations: Sequence[str],
-                       chunk_size: int | None = None) -> list[ContinuationScore]:
-        """`score_continuations` with the prompt's inputs already prepared (a batch of that one prompt)."""
+    def score_prepared_batch(self, batch: PreparedBatch, prompts: Sequence[Prompt],
+                             continuations: Sequence[Sequence[str]],
+                             chunk_size: int | None = None) -> list[list[ContinuationScore]]:
+        """Log-probabilities of each prompt's continuations. The prompts (prepared as `batch`) run in
+        one forward and keep their keys/values; the continuations follow as token tries
+        (evalkit/models/choice_tree.py), up to `chunk_size` candidates per forward, whichever prompt
+        they belong to, every shared prefix computed once. Equal to scoring each candidate alone
+        after its prompt, up to float rounding."""
         inputs = self.model_inputs(batch)
         chunk_size = chunk_size or self.choices_per_forward
-        candidates = self.continuation_ids(prompt, continuations)
+        candidates = [self.continuation_ids(p, c) for p, c in zip(prompts, continuations)]
+        rows = [row for number, ids in enumerate(candidates) for row in pack_candidates(number, ids, chunk_size)]
         cache = new_cache(self.model)
         with torch.inference_mode(), self.features.active():
-            encoded = self.model(**inputs, **with_cache(self.model, cache))
-            first = torch.log_softmax(encoded.logits[0, -1].float(), dim=-1)
-            scores: list[ContinuationScore] = []
-            for start in range(0, len(candidates), chunk_size):
-                scores.extend(self._score_chunk(cache, inputs, first, candidates[start:start + chunk_size]))
-        return scores
+            encoded = self.model(**inputs, **with_cache(self.model, cache), logits_to_keep=1)
+            first = torch.log_softmax(encoded.logits[:, -1].float(), dim=-1)
+            images = self.attended_images(inputs)
+            values: dict[tuple[int, int], list[float]] = {}
+            for chunk in rows_per_forward(rows, chunk_size):
+                values.update(self._score_rows(cache, inputs, images, first, chunk, candidates))
+        return [[continuation_score(values[number, index]) for index in range(len(ids))]
+                for number, ids in enumerate(candidates)]
 
-    def _score_chunk(self, prompt_cache: Any, inputs: dict, first: torch.Tensor,
-                     chunk: list[list[int]]) -> list[ContinuationScore]:
-        size, length = len(chunk), max(len(tokens) for tokens in chunk)
-        prompt_length = inputs["input_ids"].shape[1]
-        ids, real = padded_chunk(chunk, self.tokenizer.pad_token_id, self.device)
-        # Text after the prompt cross-attends only to the images the prompt's last token attends to
-        # (IDEFICS: the most recent one); the others are masked out, so they are left out here and
-        # their keys/values are never projected for each candidate.
-        last_row = inputs["image_attention_mask"][:, -1:]
-        attended = last_row[0, 0].nonzero().flatten()
-        if attended.numel() == 0:  # a prompt with no image before its end: every image is masked anyway
-            attended = torch.zeros(1, dtype=torch.long, device=self.device)
-        images = inputs[FEATURES_KEYWORD][:, attended].expand(size, -1, -1, -1).contiguous()
+    def attended_images(self, inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per prompt, the features of the images its last token cross-attends to ([prompts, m, tokens,
+        dim]) and which of the m slots are real ([prompts, m]). Text after a prompt attends to these
+        alone (IDEFICS: the latest image), so the others are never projected for the candidates."""
+        last = inputs["image_attention_mask"][:, -1]  # [prompts, images]
+        width = max(1, int(last.sum(-1).max()))
+        features = inputs[FEATURES_KEYWORD]
+        chosen = torch.zeros(len(last), width, *features.shape[2:], dtype=features.dtype, device=features.device)
+        real = torch.zeros(len(last), width, dtype=last.dtype, device=last.device)
+        for prompt, row in enumerate(last):
+            attended = row.nonzero().flatten()
+            chosen[prompt, : len(attended)] = features[prompt, attended]
+            real[prompt, : len(attended)] = 1
+        return chosen, real
+
+    def _score_rows(self, prompt_cache: Any, inputs: dict, images: tuple[torch.Tensor, torch.Tensor],
+                    first: torch.Tensor, rows: list[TrieRow],
+                    candidates: list[list[list[int]]]) -> dict[tuple[int, int], list[float]]:
+        """Each candidate of `rows`: its tokens' log-probabilities, keyed (prompt, candidate)."""
+        fed = [row for row in rows if row.tokens]  # single-token candidates need no forward
+        node_logprobs = torch.zeros(0, first.shape[-1])
+        if fed:
+            node_logprobs = self._forward_rows(prompt_cache, inputs, images, fed)
+        offsets, total = {}, 0
+        for row in fed:
+            offsets[id(row)] = total
+            total += len(row.tokens)
+        where, tokens = [], []  # (prompt row of `first` or -1 - node row of node_logprobs, token)
+        for row in rows:
+            for candidate, reads in zip(row.candidates, row.reads):
+                ids = candidates[row.prompt][candidate]
+                where.append(row.prompt)
+                where.extend(len(first) + offsets[id(row)] + node for node in reads)
+                tokens.extend(ids)
+        table = torch.cat([first, node_logprobs.to(first.device)])
+        picked = table[torch.tensor(where, device=table.device), torch.tensor(tokens, device=table.device)].tolist()
+        values, start = {}, 0
+        for row in rows:
+            for candidate in row.candidates:
+                count = len(candidates[row.prompt][candidate])
+                values[row.prompt, candidate] = picked[start:start + count]
+                start += count
+        return values
+
+    def _forward_rows(self, prompt_cache: Any, inputs: dict, images: tuple[torch.Tensor, torch.Tensor],
+                      rows: list[TrieRow]) -> torch.Tensor:
+        """One forward of the rows' nodes after their prompts' keys/values: log-probabilities after
+        each real node, [nodes, vocabulary], in row order."""
+        owners = torch.tensor([row.prompt for row in rows], device=self.device)
+        tensors = row_tensors(rows, self.tokenizer.pad_token_id, self.device)
+        prompt_mask = inputs["attention_mask"][owners]
+        features, real_images = images
+        nodes = tensors.input_ids.shape[1]
         output = self.model(
-            input_ids=ids,
-            attention_mask=torch.cat([inputs["attention_mask"].expand(size, -1), real], dim=1),
-            position_ids=(prompt_length + torch.arange(length, device=self.device)).expand(size, -1),
-            image_attention_mask=last_row[:, :, attended].expand(size, length, -1),
-            **{FEATURES_KEYWORD: images},
-            **with_cache(self.model, repeated_cache(self.model, prompt_cache, size)),
+            input_ids=tensors.input_ids,
+            attention_mask=attention_mask(prompt_mask, tensors.ancestry, self.dtype),
+            position_ids=prompt_mask.sum(-1, keepdim=True) + tensors.positions,
+            image_attention_mask=real_images[owners][:, None, :].expand(-1, nodes, -1),
+            **{FEATURES_KEYWORD: features[owners]},
+            **with_cache(self.model, selected_cache(self.model, prompt_cache, owners)),
         )
-        return chunk_scores(first, torch.log_softmax(output.logits.float(), dim=-1), chunk)
+        return torch.log_softmax(output.logits[tensors.real].float(), dim=-1)
 
     def score_full_sequences(self, prompt: Prompt, continuations: Sequence[str]) -> list[ContinuationScore]:
         """The slow reference: one whole (prompt + continuation) sequence per candidate."""

@@ -18,8 +18,10 @@ from evalkit.models import chat
 from evalkit.models.base import Capabilities, ContinuationScore, context_length
 from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, sequence_score
 from evalkit.models.generation import generate_texts
+from evalkit.models.image_features import REUSES_FEATURES, TokenFeatures
 from evalkit.models.kv_cache import new_cache, repeated_cache, with_cache
 from evalkit.models.loading import load_model_and_processor, model_revision
+from evalkit.models.vision_cache import VisionFeatureCache
 from evalkit.taskspec import GenerationSettings
 from evalkit.types import ImageSource, Prompt, image_size
 
@@ -30,15 +32,20 @@ PLAIN_IMAGE_TEXT = {
 }
 # Processor attributes naming tokens that belong to images (never generated).
 IMAGE_TOKEN_ATTRIBUTES = ("image_token", "fake_image_token", "global_image_tag", "boi_token", "eoi_token")
+DEFAULT_VISION_CACHE_MB = 2048
 
 
 class ImageTextAdapter:
-    """Batched generation and KV-cached continuation scoring through a processor."""
+    """Batched generation and KV-cached continuation scoring through a processor. In the families
+    whose image features are token embeddings (image_features.REUSES_FEATURES), each distinct image
+    is encoded once while the vision cache keeps it (`vision_cache_mb=0`: every prompt's images
+    encoded again, as the model does by itself)."""
 
     capabilities = Capabilities(generation=True, scoring=True, max_images=None)
     choices_per_forward = 64  # candidates scored in one forward after a prompt's cache
 
-    def __init__(self, model: Any, processor: Any, name: str, dtype: torch.dtype, device: torch.device):
+    def __init__(self, model: Any, processor: Any, name: str, dtype: torch.dtype, device: torch.device,
+                 vision_cache_mb: float = DEFAULT_VISION_CACHE_MB):
         self.model = model
         self.processor = processor
         self.tokenizer = processor.tokenizer
@@ -57,16 +64,22 @@ class ImageTextAdapter:
         self.banned_ids = self._image_token_ids()
         self.stop_ids = [i for i in {self.tokenizer.eos_token_id, *self._end_of_turn_ids()} if i is not None]
         self._expansions: dict[tuple[int, int], int] = {}  # image size -> tokens added (prompt_length)
+        self.vision_cache = VisionFeatureCache(int(vision_cache_mb * 2**20))
+        self.token_features = None
+        if self.model_type in REUSES_FEATURES and self.vision_cache.enabled:
+            self.token_features = TokenFeatures(model, processor.image_processor,
+                                                self.tokenizer.convert_tokens_to_ids(image_token), self.vision_cache)
 
     @classmethod
     def from_pretrained(cls, model: str, dtype: str = "auto", device: str = "auto",
                         revision: str | None = None, trust_remote_code: bool = False, attention: str = "auto",
-                        device_map: str | None = None) -> "ImageTextAdapter":
+                        device_map: str | None = None,
+                        vision_cache_mb: float = DEFAULT_VISION_CACHE_MB) -> "ImageTextAdapter":
         from transformers import AutoModelForImageTextToText
 
         network, processor, torch_dtype, torch_device = load_model_and_processor(
             AutoModelForImageTextToText, model, dtype, device, revision, trust_remote_code, attention, device_map)
-        return cls(network, processor, model, torch_dtype, torch_device)
+        return cls(network, processor, model, torch_dtype, torch_device, vision_cache_mb)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -81,6 +94,7 @@ class ImageTextAdapter:
             "device": str(self.device),
             "attention": getattr(self.model.config, "_attn_implementation", None),
             "parameters": sum(p.numel() for p in self.model.parameters()),
+            "vision_cache": self.vision_cache.stats() if self.token_features else None,
         }
 
     # ---- context length (evalkit/prompts/context.py) ----
@@ -142,9 +156,18 @@ class ImageTextAdapter:
         return self._encode([text for text, _ in rendered], [images for _, images in rendered],
                             chat.has_turns(prompts[0]))
 
+    def model_inputs(self, prompts: Sequence[Prompt]) -> dict:
+        """The forward's keyword arguments for `prompts`: the processor's, with the images' stored
+        features as embeddings where the family allows (image_features.py)."""
+        inputs = self._encode_prompts(prompts)
+        if self.token_features is None:
+            return inputs
+        images = [image for prompt in prompts for image in self.render(prompt)[1]]
+        return self.token_features.model_inputs(inputs, images)
+
     def generate(self, prompts: Sequence[Prompt], settings: GenerationSettings,
                  stop_strings: Sequence[str]) -> list[str]:
-        return generate_texts(self.model, self.tokenizer, self._encode_prompts(prompts), settings, stop_strings,
+        return generate_texts(self.model, self.tokenizer, self.model_inputs(prompts), settings, stop_strings,
                               self.banned_ids, self.stop_ids)
 
     def continuation_texts(self, prompt: Prompt, continuations: Sequence[str]) -> tuple[str, list[str]]:
@@ -172,7 +195,7 @@ class ImageTextAdapter:
                             chunk_size: int | None = None) -> list[ContinuationScore]:
         """Log-probabilities of each continuation after `prompt`: the prompt (text and images) is
         encoded once; its keys/values serve every candidate, `chunk_size` candidates per forward."""
-        inputs = self._encode_prompts([prompt])
+        inputs = self.model_inputs([prompt])
         chunk_size = chunk_size or self.choices_per_forward
         candidates = self.continuation_ids(prompt, continuations)
         scores: list[ContinuationScore] = []

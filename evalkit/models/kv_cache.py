@@ -52,3 +52,12 @@ def repeated_cache(model: Any, cache: Any, size: int) -> Any:
 
     return DynamicCache([(layer.keys.expand(size, -1, -1, -1), layer.values.expand(size, -1, -1, -1))
                          for layer in cache.layers], config=model.config)
+
+
+def selected_cache(model: Any, cache: Any, rows: Any) -> Any:
+    """A cache whose row i is row `rows[i]` of `cache` (a tensor of row indices): one per trie row
+    of candidates, each on its own prompt's keys/values. `cache` itself is left as it is."""
+    from transformers import DynamicCache
+
+    return DynamicCache([(layer.keys.index_select(0, rows), layer.values.index_select(0, rows))
+                         for layer in cache.layers], config=model.config)
