@@ -93,6 +93,21 @@ def test_no_deprecated_transformers_path_is_taken(layout, prompts, released_layo
         assert found == [], f"transformers announces a change in what evalkit uses: {found}"
 
 
+@pytest.mark.parametrize("family", ["idefics3_model", "llava_model"])
+def test_no_deprecated_path_is_taken_by_the_image_text_adapter(family, request, images):
+    from evalkit.models.select import load_adapter
+
+    folder = str(request.getfixturevalue(family))
+    prompt = ["Image:", images[0], "Question: What colour is it? Answer: red\nImage:", images[1],
+              "Question: What colour is it? Answer:"]
+    for cache_mb in (64, 0):
+        adapter = load_adapter(folder, device="cpu", vision_cache_mb=cache_mb)
+        with deprecations() as found:
+            adapter.generate([prompt, prompt[3:]], SETTINGS, ["\n"])
+            adapter.score_continuations(prompt, [" red", " blue square"])
+        assert found == [], f"transformers announces a change in what evalkit uses: {found}"
+
+
 def test_the_model_comes_back_as_it_went_in(prompts, released_layout_model):
     adapter = IdeficsAdapter.from_pretrained(str(released_layout_model), vision_cache_mb=64)
     model = adapter.model
