@@ -5,6 +5,8 @@
 import json
 import math
 
+import pytest
+
 from evalkit.registry import all_tasks
 from evalkit.regression import BASELINE, REPORT_FILE, check_against_baseline
 from evalkit.report.store import load_run
@@ -48,3 +50,25 @@ def _predictions(folder) -> dict:
     lines = (folder / "samples.jsonl").read_text(encoding="utf-8").splitlines()
     return {(r["task"], r["shots"], r["seed"], str(r["id"])): (r["prediction"], r["score"])
             for r in map(json.loads, lines)}
+
+
+def test_per_sample_scores_are_on_the_scale_of_the_tables():
+    """`compare`, the regression check and the report read per-sample scores as points of the table:
+    wherever the aggregate is a mean (every metric but ROC-AUC), it is the mean of the samples' scores
+    in a real run (VQA accuracy per sample was 0-1 against a 0-100 aggregate, so a 66.67 -> 0 drop
+    compared as -0.67)."""
+    baseline = load_run(BASELINE)
+    by_setting: dict[tuple, list[float]] = {}
+    for line in (BASELINE / "samples.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        by_setting.setdefault((record["task"], str(record["shots"]), str(record["seed"])), []).append(record["score"])
+    checked = 0
+    for task, entry in baseline.tasks.items():
+        if entry["metric"] == "roc_auc":
+            continue
+        for shots, shot_entry in entry["shots"].items():
+            for seed, aggregate in shot_entry["per_seed"].items():
+                assert math.fsum(by_setting[(task, shots, seed)]) / len(by_setting[(task, shots, seed)]) == \
+                    pytest.approx(aggregate["score"], abs=1e-9), (task, shots, seed)
+                checked += 1
+    assert checked >= 2 * (len(baseline.tasks) - 1)

@@ -96,8 +96,8 @@ def test_scoring_a_whole_split_gives_each_questions_own_score(tmp_path):
     examples = get_task("vqav2").data.load(str(tmp_path), "query")
     answers = [p["answer"] for p in predictions]
     scores, aggregate = VQAAccuracy().score_all(answers, examples)
-    expected = [_written_out_accuracy(p, e.references) for p, e in zip(answers, examples)]
-    assert scores == pytest.approx(expected, abs=1e-12)
-    assert {0.0, 1.0} < {round(s, 3) for s in scores}  # full, partial and no credit all occur
+    expected = [100 * _written_out_accuracy(p, e.references) for p, e in zip(answers, examples)]
+    assert scores == pytest.approx(expected, abs=1e-10)
+    assert {0.0, 100.0} < {round(s, 3) for s in scores}  # full, partial and no credit all occur
     assert sum(1 for p, e in zip(answers, examples) if p not in e.references and vqa_accuracy(p, e.references)) > 100
-    assert aggregate["score"] == pytest.approx(100 * sum(expected) / len(expected))
+    assert aggregate["score"] == pytest.approx(sum(expected) / len(expected))

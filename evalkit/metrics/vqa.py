@@ -117,14 +117,14 @@ class NormalizedAnswers:
         return found
 
 
-def _grouped_percent(scores: Sequence[float], keys: Sequence[str]) -> dict[str, float]:
-    """Mean score (x100) per group; empty when no example names a group."""
+def _grouped_mean(scores: Sequence[float], keys: Sequence[str]) -> dict[str, float]:
+    """Mean score per group; empty when no example names a group."""
     if not any(keys):
         return {}
     groups: dict[str, list[float]] = defaultdict(list)
     for score, key in zip(scores, keys):
         groups[key].append(score)
-    return {key: 100 * fmean(values) for key, values in sorted(groups.items())}
+    return {key: fmean(values) for key, values in sorted(groups.items())}
 
 
 def answerability(predictions: Sequence[str], examples: Sequence[Example]) -> dict[str, float | None]:
@@ -164,7 +164,9 @@ class VQAAccuracy:
         return self.prediction_transform(prediction) if self.prediction_transform else prediction
 
     def score(self, prediction: str, example: Example, memo: NormalizedAnswers | None = None) -> float:
-        return vqa_accuracy(self._prepared(prediction), example.references, RULES[self.rules_name],
+        """The question's VQA accuracy x100: the scale of the aggregate, which is these scores' mean
+        (so a comparison of per-sample scores is in the tables' points)."""
+        return 100 * vqa_accuracy(self._prepared(prediction), example.references, RULES[self.rules_name],
                             example.meta.get("answer_records"), memo)
 
     def score_all(self, predictions: Sequence[str], examples: Sequence[Example]) -> tuple[list[float], dict]:
@@ -177,10 +179,10 @@ class VQAAccuracy:
         if not scores:
             raise EvalkitError("no predictions to score")
         result: dict[str, Any] = {
-            "score": 100 * fmean(scores),
+            "score": fmean(scores),
             "count": len(scores),
-            "by_answer_type": _grouped_percent(scores, [e.meta.get("answer_type", "") for e in examples]),
-            "by_question_type": _grouped_percent(scores, [e.meta.get("question_type", "") for e in examples]),
+            "by_answer_type": _grouped_mean(scores, [e.meta.get("answer_type", "") for e in examples]),
+            "by_question_type": _grouped_mean(scores, [e.meta.get("question_type", "") for e in examples]),
         }
         if self.with_answerability and predictions is not None:
             result.update(answerability(predictions, examples))

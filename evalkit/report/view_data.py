@@ -30,7 +30,7 @@ MAX_GROUP_VALUES = 1000  # a metadata field with more distinct values is no filt
 DETAIL_FIELDS = ("demo_ids", "prompt", "generation", "prediction")
 # What a sample's score is, per metric (the score column of samples.jsonl): its label, its meaning.
 SAMPLE_SCORES = {
-    "vqa_accuracy": ("VQA acc", "VQA accuracy of this answer, from 0 to 1 (the tables show 100 x the mean)"),
+    "vqa_accuracy": ("VQA acc", "VQA accuracy of this answer, from 0 to 100 (the tables show the mean)"),
     "cider": ("per-image CIDEr", "CIDEr of this caption (x100, idf of the whole query set; the mean is the "
                                  "corpus CIDEr)"),
     "roc_auc": ("P(positive) x100", "the positive class's probability x100 (ROC-AUC is computed over all samples)"),
