@@ -34,6 +34,25 @@ def test_cached_scoring_equals_full_sequences(tiny_model, vqav2_dir):
     assert len({round(s.total, 3) for s in fast}) == len(candidates)
 
 
+def test_prompt_log_probability_completes_the_whole_sequence(tiny_model, vqav2_dir):
+    """The prompt's own log-probability (for m4's whole-sequence mean) plus a continuation's equals the
+    log-probability of the whole sequence computed in one forward, token count included."""
+    import torch
+
+    from evalkit.models.idefics import IdeficsAdapter
+
+    adapter = IdeficsAdapter.from_pretrained(str(tiny_model), dtype="float32", device="cpu")
+    image = FileImage(sorted((vqav2_dir / "val2014").iterdir())[0])
+    [scored] = adapter.score_continuations([image, "Description of the image:"], [" a red circle"])
+    inputs = adapter._encode([[image, "Description of the image: a red circle"]])
+    with torch.inference_mode():
+        logprobs = torch.log_softmax(adapter.model(**inputs).logits[0].float(), dim=-1)
+    ids = inputs["input_ids"][0]
+    whole = float(logprobs[:-1].gather(-1, ids[1:, None]).sum())
+    assert scored.prompt_total + scored.total == pytest.approx(whole, abs=1e-4)
+    assert scored.prompt_tokens + scored.num_tokens == len(ids) - 1
+
+
 PROBABILITIES = [0.9, 0.8, 0.6, 0.7, 0.3]
 LABELS = ["yes", "yes", "yes", "no", "no"]
 

@@ -61,3 +61,11 @@ def sequence_score(logprobs: torch.Tensor, tokens: list[int]) -> ContinuationSco
     positions = range(logprobs.shape[0] - n - 1, logprobs.shape[0] - 1)
     total = float(torch.stack([logprobs[p, t] for p, t in zip(positions, tokens)]).sum())
     return ContinuationScore(total=total, mean=total / n, num_tokens=n)
+
+
+def prompt_log_probability(logits: torch.Tensor, input_ids: torch.Tensor) -> tuple[float, int]:
+    """The summed log-probability of a one-prompt sequence's own tokens (each from those before it;
+    the first has no prediction) and how many tokens that covers. `logits`: positions x vocabulary."""
+    logprobs = torch.log_softmax(logits[:-1].float(), dim=-1)
+    taken = logprobs.gather(-1, input_ids[1:, None].to(logprobs.device))
+    return float(taken.sum()), int(input_ids.shape[0] - 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Collection, Sequence
 
@@ -12,7 +13,8 @@ from evalkit.models.base import Capabilities, ContinuationScore
 from evalkit.models.cross_attention import reuse_image_projections
 from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch
 from evalkit.models.chat import has_turns
-from evalkit.models.continuations import chunk_scores, continuation_ids, padded_chunk, repeated_cache, sequence_score
+from evalkit.models.continuations import (chunk_scores, continuation_ids, padded_chunk, prompt_log_probability,
+                                          repeated_cache, sequence_score)
 from evalkit.models.generation import generate_texts
 from evalkit.models.loading import load_model_and_processor, model_revision
 from evalkit.models.vision_cache import VisionFeatureCache
@@ -200,9 +202,10 @@ class IdeficsAdapter:
                 for start in range(0, len(candidates), chunk_size):
                     chunk = candidates[start:start + chunk_size]
                     scores.extend(self._score_chunk(encoded, inputs, first, chunk))
+                prompt_total, prompt_tokens = prompt_log_probability(encoded.logits[0], inputs["input_ids"][0])
         finally:
             self._forget_image_states()
-        return scores
+        return [replace(score, prompt_total=prompt_total, prompt_tokens=prompt_tokens) for score in scores]
 
     def _forget_image_states(self) -> None:
         """Let the key/value projections release the last batch's image states."""
