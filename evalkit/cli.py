@@ -71,7 +71,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metric-variant", default=None,
                         help="a named metric variant, e.g. openflamingo (see `evalkit tasks`)")
     parser.add_argument("--zero-shot", default="flamingo", choices=["flamingo", "none"],
-                        help="0 shots: 2 text-only demos (flamingo) or none")
+                        help="0 shots: 2 text-only demos (flamingo) or none; VisDial, ScienceQA, RenderedSST2 "
+                             "and Winoground always run the bare query, as their protocol does")
     parser.add_argument("--support-size", type=int, default=None, help="support set size (task default 2048)")
     parser.add_argument("--shot-selection", choices=["random", "rices"], default=None,
                         help="default: each task's own (random for the built-in tasks)")
@@ -80,8 +81,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rices-index", choices=["auto", "exact", "ivf", "hnsw"], default="auto",
                         help="auto: exact inner product up to 200,000 support images, IVF above")
     parser.add_argument("--embedding-cache", type=Path, default=Path(".evalkit/embeddings"))
-    parser.add_argument("--normalization", choices=["sum", "mean"], default=None,
-                        help="ranking tasks: sum or mean of the answer's token log-probabilities")
+    parser.add_argument("--normalization", choices=["sum", "mean", "sequence-mean"], default=None,
+                        help="ranking tasks: sum or mean of the answer's token log-probabilities, or the mean "
+                             "over the whole sequence, prompt included (m4's Winoground scoring)")
     parser.add_argument("--support-per-class", type=int, default=None,
                         help="draw this many support examples per class (ImageNet 1K = 1, 5K = 5)")
     parser.add_argument("--max-new-tokens", type=int, default=None)

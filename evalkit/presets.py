@@ -44,13 +44,15 @@ def ranking_task(name: str, description: str, data: DataSource, templates: dict[
 
 
 def base_and_instruct(example: str, instruct_user: str, instruct_answer: str, prefix: str = "",
-                      openflamingo: str | None = None) -> dict[str, PromptTemplate]:
+                      openflamingo: str | None = None, image_block: str = "Image:<image>",
+                      demo_suffix: str = "") -> dict[str, PromptTemplate]:
     """An IDEFICS base template, its instruct counterpart (one user turn, one assistant turn), the same
     turns for the model's chat template, and OpenFlamingo's `<image>...<|endofchunk|>` form when given
-    (the text after `<image>`, with `{answer}`)."""
+    (the text after `<image>`, with `{answer}`). `image_block` and `demo_suffix`: the base template's
+    (see PromptTemplate)."""
     templates = {
-        "idefics": PromptTemplate(prefix=prefix, example=example, image_block="Image:<image>",
-                                  stop_strings=("\n",)),
+        "idefics": PromptTemplate(prefix=prefix, example=example, image_block=image_block,
+                                  stop_strings=("\n",), demo_suffix=demo_suffix),
         "idefics-instruct": PromptTemplate(
             prefix=prefix,
             example=f"User:<image>{instruct_user}<end_of_utterance>\nAssistant: {instruct_answer}<end_of_utterance>\n",

@@ -10,9 +10,8 @@ from evalkit.data.source import task_folder
 from evalkit.errors import EvalkitError
 from evalkit.models.loading import checkpoint_signature
 from evalkit.report.journal import as_identity
-from evalkit.taskspec import TaskSpec
+from evalkit.taskspec import NORMALIZATIONS, ZERO_SHOT_STYLES, TaskSpec
 
-ZERO_SHOT_STYLES = ("flamingo", "none")
 FLAMINGO_TEXT_DEMOS = 2
 
 
@@ -33,7 +32,7 @@ class RunConfig:
     rices_encoder: str = "openai/clip-vit-large-patch14"
     rices_index: str = "auto"  # or exact, ivf, hnsw
     embedding_cache: Path = Path(".evalkit/embeddings")
-    normalization: str | None = None  # ranking tasks: "sum" or "mean" of token log-probabilities
+    normalization: str | None = None  # ranking tasks: sum, mean or sequence-mean (see taskspec.NORMALIZATIONS)
     support_per_class: int | None = None
     zero_shot: str = "flamingo"
     support_size: int | None = None
@@ -80,8 +79,8 @@ class RunConfig:
             raise EvalkitError("must be at least 1", field="--limit")
         if self.shot_selection not in (None, "random", "rices"):
             raise EvalkitError("must be random or rices", field="--shot-selection")
-        if self.normalization not in (None, "sum", "mean"):
-            raise EvalkitError("must be sum or mean", field="--normalization")
+        if self.normalization not in (None, *NORMALIZATIONS):
+            raise EvalkitError(f"must be one of {', '.join(NORMALIZATIONS)}", field="--normalization")
         if self.zero_shot not in ZERO_SHOT_STYLES:
             raise EvalkitError(f"must be one of {', '.join(ZERO_SHOT_STYLES)}", field="--zero-shot")
 
