@@ -17,7 +17,8 @@ from typing import Any, Sequence
 from evalkit.report.published import benchmark_order
 from evalkit.report.store import StoredRun, benchmark_name
 
-METRIC_LABELS = {"vqa_accuracy": "VQA acc", "cider": "CIDEr", "roc_auc": "ROC-AUC", "accuracy": "acc"}
+METRIC_LABELS = {"vqa_accuracy": "VQA acc", "cider": "CIDEr", "roc_auc": "ROC-AUC", "accuracy": "acc",
+                 "ndcg": "NDCG", "group_text_image": "group (text/image)"}
 FORMATS = ("markdown", "csv", "latex")
 DIGITS = 1  # as the model card prints them
 
@@ -45,6 +46,10 @@ class Entry:
     shot_selection: str
     num_queries: int | None
     kind: str  # "card", "support" or "buckets"
+    # Parts of a composite score beside the headline (Winoground: text, image), means over seeds.
+    components: dict[str, float] | None = None
+    # What the metric says to read beside published numbers (VisDial's NDCG rules, Winoground's labels).
+    note: str = ""
 
 
 def _kind(task: dict[str, Any]) -> str:
@@ -58,6 +63,20 @@ def _bucket_std(entry: dict[str, Any]) -> float | None:
     values = [a["bucket_std"] for a in entry.get("per_seed", {}).values()
               if isinstance(a, dict) and isinstance(a.get("bucket_std"), (int, float))]
     return statistics.fmean(values) if values else None
+
+
+def _components(entry: dict[str, Any]) -> dict[str, float] | None:
+    """Each composite part's mean over the seeds that report it."""
+    seeds = [a["components"] for a in entry.get("per_seed", {}).values()
+             if isinstance(a, dict) and isinstance(a.get("components"), dict)]
+    if not seeds:
+        return None
+    return {part: statistics.fmean(seed[part] for seed in seeds) for part in seeds[0]}
+
+
+def _note(entry: dict[str, Any]) -> str:
+    notes = [a.get("published_note") for a in entry.get("per_seed", {}).values() if isinstance(a, dict)]
+    return next((str(note) for note in notes if note), "")
 
 
 def collect(runs: Sequence[StoredRun]) -> list[Entry]:
@@ -82,6 +101,7 @@ def collect(runs: Sequence[StoredRun]) -> list[Entry]:
                     bucket_std=_bucket_std(entry), support_size=task.get("support_size"),
                     shot_selection=str(task.get("shot_selection") or "random"),
                     num_queries=task.get("num_queries"), kind=_kind(task),
+                    components=_components(entry), note=_note(entry),
                 ))
     return entries
 
@@ -149,6 +169,8 @@ def format_score(entry: Entry | None, digits: int = DIGITS, plus_minus: str = "Â
         text += f" {plus_minus} {entry.std:.{digits}f}"
     if entry.bucket_std is not None:
         text += f" ({entry.bucket_std:.{digits}f})"
+    if entry.components:
+        text += " (" + "/".join(f"{value:.{digits}f}" for value in entry.components.values()) + ")"
     return text
 
 
