@@ -124,13 +124,13 @@ def test_end_to_end(tiny_model, classification_data, tmp_path, capsys):
                  "--normalization", "mean", "--no-progress"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())["tasks"]
     assert list(results) == ["hatefulmemes", "imagenet", "fairface-age", "fairface-gender", "fairface-race"]
-    assert results["imagenet"]["support_size"] == 12 and results["imagenet"]["support_per_class"] == 1
+    assert results["imagenet"]["support_size"] == 18 and results["imagenet"]["support_per_class"] == 1
     assert results["fairface-age"]["score_normalization"] == "mean"
     assert {"bucket_std", "by_bucket"} <= set(results["fairface-race"]["shots"]["2"]["per_seed"]["42"])
     assert "top_5" in results["imagenet"]["shots"]["0"]["per_seed"]["42"]
     samples = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
     imagenet = [s for s in samples if s["task"] == "imagenet"]
-    assert all(len(s["generation"]) == 12 and s["prediction"] in s["generation"] for s in imagenet)
+    assert all(len(s["generation"]) == 18 and s["prediction"] in s["generation"] for s in imagenet)
     assert "| fairface-age |" in capsys.readouterr().out
 
 
