@@ -7,10 +7,12 @@ from typing import Any
 from evalkit.metrics.captioning import CaptionMetric
 from evalkit.postprocess import caption_answer
 from evalkit.prompts.formats import CHAT, OPENFLAMINGO, caption_templates, chat_template, openflamingo_template
-from evalkit.taskspec import DataSource, GenerationSettings, Metric, PromptTemplate, TaskSpec, random_reference
+from evalkit.taskspec import (DataSource, GenerationSettings, Metric, OfficialSize, PromptTemplate, TaskSpec,
+                              random_reference)
 
 
-def captioning_task(name: str, description: str, data: DataSource, published_name: str = "") -> TaskSpec:
+def captioning_task(name: str, description: str, data: DataSource, published_name: str = "",
+                    official_size: OfficialSize | None = None) -> TaskSpec:
     """A captioning benchmark: the caption templates, 20 greedy tokens, CIDEr & co., COCO results format."""
     return TaskSpec(
         name=name,
@@ -23,6 +25,7 @@ def captioning_task(name: str, description: str, data: DataSource, published_nam
         demo_answer=random_reference,
         prediction_keys=("image_id", "caption"),
         published_name=published_name,
+        official_size=official_size,
     )
 
 
@@ -64,7 +67,7 @@ def base_and_instruct(example: str, instruct_user: str, instruct_answer: str, pr
     return templates
 
 
-def fairface_task(attribute: str, templates: dict[str, PromptTemplate]) -> TaskSpec:
+def fairface_task(attribute: str, templates: dict[str, PromptTemplate], official_size: OfficialSize) -> TaskSpec:
     """One FairFace attribute (age, gender, race) as a ranking task with the bucket-spread metric."""
     from evalkit.data.classification import FairFaceFiles
     from evalkit.metrics.classification import BucketAccuracy
@@ -76,4 +79,5 @@ def fairface_task(attribute: str, templates: dict[str, PromptTemplate]) -> TaskS
         templates,
         BucketAccuracy(),
         published_name=f"FairFace-{attribute}",
+        official_size=official_size,
     )

@@ -100,6 +100,20 @@ class Variant:
             raise ValueError(f"normalization must be one of {', '.join(NORMALIZATIONS)}")
 
 
+@dataclass(frozen=True)
+class OfficialSize:
+    """The benchmark's query split as the published numbers used it, for plans made without the data
+    (`evalkit reproduce --dry-run`): its size, and rough typical lengths in tokens of the LLaMA
+    tokenizer (IDEFICS's), from the benchmark's published length statistics: one example with its
+    answer (template text and image marker included), and one ranked candidate."""
+
+    queries: int
+    example_tokens: int
+    choices: int = 0  # candidates ranked per prompt (mean); 0 for generation
+    choice_tokens: int = 0
+    images: int = 1  # images per example
+
+
 def most_common_reference(example: Example) -> str:
     """The demo answer for VQA-style tasks: the most frequent reference, first seen wins ties."""
     counts = Counter(example.references)
@@ -154,6 +168,8 @@ class TaskSpec:
     # The benchmark's name in published tables (results/published/*.csv, e.g. "VQAv2"); reports use it
     # as the column label and to find the published number. Empty: the task's own name.
     published_name: str = ""
+    # The official query split's size and typical lengths (plans without the data).
+    official_size: OfficialSize | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

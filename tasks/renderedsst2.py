@@ -5,6 +5,7 @@ bare query; `negative` / `positive` ranked by summed log-likelihood; accuracy.""
 from evalkit.data.renderedsst2 import RenderedSST2Folders
 from evalkit.metrics.classification import Accuracy
 from evalkit.presets import base_and_instruct, ranking_task
+from evalkit.taskspec import OfficialSize
 
 TASK = ranking_task(
     "renderedsst2",
@@ -17,4 +18,5 @@ TASK = ranking_task(
     support_size=512,
     zero_shot="none",
     published_name="RenderedSST2",
+    official_size=OfficialSize(queries=1_821, example_tokens=12, choices=2, choice_tokens=3),
 )

@@ -7,7 +7,7 @@ query. Accuracy with the official breakdowns that apply (subject, grade band, te
 from evalkit.data.scienceqa import ScienceQAFiles
 from evalkit.metrics.classification import Accuracy
 from evalkit.presets import base_and_instruct, ranking_task
-from evalkit.taskspec import Variant
+from evalkit.taskspec import OfficialSize, Variant
 
 QUESTION = "{hint_line}Question: {question}\nChoose the best answer among:\n{choice_lines}"
 BREAKDOWNS = ("subject", "grade_band", "context")
@@ -23,4 +23,5 @@ TASK = ranking_task(
     metric_variants={"m4": Variant(Accuracy(variant="m4", top_k=(), breakdowns=BREAKDOWNS), choices="choices_a_to_e")},
     zero_shot="none",
     published_name="ScienceQA",
+    official_size=OfficialSize(queries=2_017, example_tokens=160, choices=5, choice_tokens=2),
 )

@@ -8,6 +8,7 @@ IDEFICS card most likely reports."""
 from evalkit.data.visdial import VisDialFiles
 from evalkit.metrics.ndcg import NDCG
 from evalkit.presets import base_and_instruct, ranking_task
+from evalkit.taskspec import OfficialSize
 
 TASK = ranking_task(
     "visdial",
@@ -19,4 +20,5 @@ TASK = ranking_task(
     metric_variants={"m4": NDCG(variant="m4")},
     zero_shot="none",
     published_name="VisDial",
+    official_size=OfficialSize(queries=2_064, example_tokens=200, choices=100, choice_tokens=5),
 )

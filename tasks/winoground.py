@@ -7,7 +7,7 @@ and image labels (both kept in results.json: m4_text_score, m4_image_score)."""
 from evalkit.data.winoground import WinogroundFiles
 from evalkit.metrics.winoground import WinogroundScores
 from evalkit.presets import base_and_instruct, ranking_task
-from evalkit.taskspec import Variant
+from evalkit.taskspec import OfficialSize, Variant
 
 TASK = ranking_task(
     "winoground",
@@ -21,4 +21,5 @@ TASK = ranking_task(
     zero_shot="none",
     max_shots=0,
     published_name="Winoground",
+    official_size=OfficialSize(queries=400, example_tokens=20, choices=2, choice_tokens=11, images=2),
 )
