@@ -131,6 +131,37 @@ def _add_report_commands(commands) -> None:
     regression.add_argument("--workdir", type=Path, default=None, help="data and the new run (default .evalkit)")
 
 
+def _add_reproduce_command(commands) -> None:
+    reproduce = commands.add_parser(
+        "reproduce", help="run every published cell of a model card (e.g. idefics-9b) with the card's protocol "
+                          "in one resumable folder; the card, the comparison and plots at the end")
+    reproduce.add_argument("reference", help="a published model (evalkit compare --list-references)")
+    _add_model_options(reproduce)
+    reproduce.add_argument("--data-dir", action="append", default=[], metavar="[TASK=]DIR",
+                           help="a folder with one sub-folder per task (as make-data writes), or TASK=DIR")
+    reproduce.add_argument("--output", type=Path, default=None,
+                           help="run folder (default results/runs/<reference>-<model>); rerun to resume")
+    reproduce.add_argument("--seeds", type=int_list, default=[42], help="trial seeds, e.g. 42,43")
+    reproduce.add_argument("--batch-size", type=int, default=8, help="halved automatically on out-of-memory")
+    reproduce.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: 4 with a GPU, 0 without)")
+    reproduce.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries of each task")
+    reproduce.add_argument("--rices-encoder", default="openai/clip-vit-base-patch32",
+                           help="CLIP image encoder of the RICES cells (default: m4's, as the card used)")
+    reproduce.add_argument("--rices-index", choices=["auto", "exact", "ivf", "hnsw"], default="auto")
+    reproduce.add_argument("--embedding-cache", type=Path, default=Path(".evalkit/embeddings"))
+    reproduce.add_argument("--published", type=Path, default=None, help="folder of published tables")
+    reproduce.add_argument("--dry-run", action="store_true",
+                           help="print the plan (cells, queries, forward passes, tokens, images, GPU-hours) and stop")
+    reproduce.add_argument("--throughput", type=float, default=None, metavar="TOKENS_PER_SECOND",
+                           help="with --dry-run: tokens processed per GPU-second, for the GPU-hour estimate")
+    reproduce.add_argument("--measure-batches", type=int, default=None, metavar="N",
+                           help="with --dry-run: load the model and time N batches of a generation and a ranking task")
+    reproduce.add_argument("--force", action="store_true",
+                           help="discard predictions in --output that came from another configuration")
+    _add_skip_option(reproduce)
+    reproduce.add_argument("--no-progress", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evalkit", description="Few-shot evaluation of vision-language models.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--steps", type=int, default=None)
     _add_report_commands(commands)
+    _add_reproduce_command(commands)
     demo = commands.add_parser("demo", help="the embedded default: offline models on the synthetic VQA tasks")
     demo.add_argument("--workdir", type=Path, default=None, help="where model and data are kept (.evalkit)")
     demo.add_argument("--shots", type=int_list, default=[0, 4])
