@@ -131,3 +131,17 @@ def test_visdial_ranks_each_rounds_options_with_a_bare_query_at_0_shots(data, tm
     assert all(s["prompt"].count("<image>") == 3 and len(s["demo_ids"]) == 2 for s in two)
     aggregate = task["shots"]["0"]["per_seed"]["42"]
     assert {"ndcg_official", "ndcg_whole_list", "published_note"} <= set(aggregate)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["run", "--tasks", "winoground", "--shots", "4"], "--shots: task winoground is evaluated at 0 shots at most"),
+    (["reproduce", "idefics-9000b"], "unknown reference 'idefics-9000b' (known: idefics-80b, idefics-9b"),
+])
+def test_card_commands_refuse_bad_input_in_one_line(data, tmp_path, capsys, args, expected):
+    from evalkit.assets import TRAINED_MODEL
+    from evalkit.cli import main
+
+    code = main([*args, "--model", str(TRAINED_MODEL), "--data-dir", str(data), "--output", str(tmp_path / "out"),
+                 "--no-progress"])
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and error.count("\n") == 0 and expected in error and "Traceback" not in error

@@ -59,6 +59,16 @@ def test_dry_run_counts_prompts_images_tokens_and_forward_passes(synthetic_data,
     assert float(vqav2[10]) == pytest.approx(hours, abs=0.005)
 
 
+def test_dry_run_measures_the_throughput_of_the_first_batches(synthetic_data, capsys):
+    assert main(["reproduce", "idefics-9b", "--model", str(TRAINED_MODEL), "--data-dir", str(synthetic_data),
+                 "--published", str(CARD), "--dry-run", "--measure-batches", "1", "--limit", "2", "--device", "cpu",
+                 "--dtype", "float32"]) == 0
+    out = capsys.readouterr().out
+    estimate = next(line for line in out.splitlines() if line.startswith("Estimate:"))
+    assert " generate " in estimate and " rank " in estimate
+    assert all(line.rstrip(" |").split(" | ")[-1] for line in out.splitlines() if line.startswith("| shots"))
+
+
 def test_dry_run_prompt_tokens_match_the_model_inputs(synthetic_data):
     from evalkit.models.idefics_inputs import IdeficsInputs
     from evalkit.plan import Planner, TokenCounter
