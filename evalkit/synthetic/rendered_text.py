@@ -1,5 +1,5 @@
 """Synthetic Rendered SST-2 in the official layout, `{train,valid,test}/{negative,positive}/*.png`:
-review sentences drawn as black text on white. Negative reviews run over three lines, positive ones
+review sentences drawn as black text on white. Negative reviews run over six lines, positive ones
 fit on one, so that the tiny model's 32-pixel vision encoder can tell them apart without reading."""
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from evalkit.synthetic.scenes import IMAGE_SIZE
 
 REVIEWS = {
     "positive": ("a joy", "great fun", "loved it", "a gem", "so good"),
-    "negative": ("dull, slow and far too long", "a mess of a film that never ends", "boring and badly acted",
-                 "i want my two hours back", "flat jokes and a weak plot"),
+    "negative": ("dull, slow and far too long, with flat jokes and a weak plot",
+                 "a mess of a film that never ends and never once makes sense",
+                 "boring and badly acted from the first scene to the very last",
+                 "i want my two hours back, and the price of the ticket too",
+                 "flat jokes, a weak plot and not one character worth caring about"),
 }
 SIZES = {"train": 60, "valid": 10, "test": 20}  # images per class
 

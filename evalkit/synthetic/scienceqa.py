@@ -1,6 +1,8 @@
 """Synthetic ScienceQA in the official layout: `problems.json`, `pid_splits.json` and
-`{split}/{pid}/image.png`. Most questions ask what the picture shows (2 to 5 choices, the answer at a
-random position); some have no image (the readers leave those out, as the card's test-IMG does)."""
+`{split}/{pid}/image.png`. Most questions ask what the picture shows, with 2 to 5 choices; some have no
+image (the readers leave those out, as the card's test-IMG does). Each kind of question lists its
+choices in one fixed order (yes/no: 2, shapes: 3, counts: 4, colours: 5 of the 6), so that the tiny
+model can answer from the picture without learning to search the list for the matching line."""
 
 from __future__ import annotations
 
@@ -13,20 +15,22 @@ from evalkit.synthetic.scenes import COLORS, NUMBER_WORDS, SHAPES, Scene, random
 SPLITS = {"train": 400, "val": 20, "test": 48}
 SUBJECTS = ("natural science", "social science", "language science")
 HINTS = ("", "", "The picture shows some shapes.", "Look at the picture.")
+COLOR_ORDER = sorted(COLORS)
 
 
 def _question(scene: Scene, rng: random.Random) -> tuple[str, list[str], str, str]:
     """(question, choices, right choice, solution) about the scene."""
-    kind = rng.choice(("color", "shape", "count"))
-    if kind == "color":
-        right, others, question = scene.color, sorted(set(COLORS) - {scene.color}), "Which color are the shapes?"
+    kind = rng.choice(("color", "shape", "count", "yes/no"))
+    if kind == "color":  # five colours: the first five, or the last five when the answer is the sixth
+        right, question = scene.color, "Which color are the shapes?"
+        choices = COLOR_ORDER[:5] if right in COLOR_ORDER[:5] else COLOR_ORDER[1:]
     elif kind == "shape":
-        right, others, question = scene.shape, [s for s in SHAPES if s != scene.shape], "Which shape is shown?"
+        right, choices, question = scene.shape, list(SHAPES), "Which shape is shown?"
+    elif kind == "count":
+        right, choices, question = NUMBER_WORDS[scene.count], list(NUMBER_WORDS.values()), "How many shapes are there?"
     else:
-        right = NUMBER_WORDS[scene.count]
-        others, question = [w for n, w in NUMBER_WORDS.items() if n != scene.count], "How many shapes are there?"
-    choices = [right] + rng.sample(others, rng.randint(1, min(4, len(others))))
-    rng.shuffle(choices)
+        asked = rng.choice(COLOR_ORDER)
+        right, choices, question = ("yes" if asked == scene.color else "no"), ["yes", "no"], f"Are the shapes {asked}?"
     noun = scene.shape if scene.count == 1 else scene.shape + "s"
     return question, choices, right, f"The picture shows {NUMBER_WORDS[scene.count]} {scene.color} {noun}."
 
