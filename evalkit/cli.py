@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, default=None)
     _add_report_commands(commands)
     _add_reproduce_command(commands)
-    demo = commands.add_parser("demo", help="the embedded default: offline models on the synthetic VQA tasks")
+    demo = commands.add_parser("demo", help="the embedded default: offline models on the synthetic tasks")
     demo.add_argument("--workdir", type=Path, default=None, help="where model and data are kept (.evalkit)")
     demo.add_argument("--shots", type=int_list, default=[0, 4])
     demo.add_argument("--limit", type=int, default=None, help="first N questions per task (default: all)")

@@ -259,7 +259,8 @@ def cmd_regression(args: argparse.Namespace) -> int:
     return 0 if comparison.passed else 1
 
 
-DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco", "hatefulmemes", "imagenet", "fairface")
+DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco", "hatefulmemes", "imagenet", "fairface", "visdial",
+              "scienceqa", "renderedsst2", "winoground")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
