@@ -17,7 +17,7 @@ from evalkit.taskspec import TURN_MARKERS
 from evalkit import synthetic
 from evalkit.synthetic import captions as synthetic_captions
 from evalkit.synthetic import classification as synthetic_classification
-from evalkit.synthetic import vqa_family
+from evalkit.synthetic import dialogs, rendered_text, scienceqa, vqa_family, winoground
 from evalkit.synthetic.scenes import corpus_sentences
 from evalkit.synthetic.vqav2 import SPLITS
 
@@ -48,7 +48,8 @@ def tokenizer_corpus() -> list[str]:
     """Every task's IDEFICS template text plus the synthetic questions and answers, repeated for BPE
     merges (the embedded model's tokenizer is trained on exactly this: other formats stay out)."""
     sentences = (corpus_sentences() + vqa_family.corpus_sentences() + synthetic_captions.corpus_sentences()
-                 + synthetic_classification.corpus_sentences())
+                 + synthetic_classification.corpus_sentences() + dialogs.corpus_sentences()
+                 + scienceqa.corpus_sentences() + rendered_text.corpus_sentences() + winoground.corpus_sentences())
     return (_template_texts(_is_idefics_format) + sentences) * 4
 
 

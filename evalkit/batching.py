@@ -110,18 +110,20 @@ def _batches(adapter: Any, prompts: Sequence[Prompt], indices: list[int], batch_
 
 def score_all(adapter: Any, prompts: Sequence[Prompt], indices: Sequence[int],
               continuations: Callable[[int], list[str]], batch_size: int,
-              on_batch: Callable[[list[int], list[list[ContinuationScore]]], None], workers: int = 0) -> BatchingReport:
+              on_batch: Callable[[list[int], list[list[ContinuationScore]]], None], workers: int = 0,
+              with_prompt: bool = False) -> BatchingReport:
     """Score `continuations(i)` after each prompt i of `indices`; `on_batch` gets each finished
     batch's indices and scores. An adapter with `score_prepared_batch` takes `batch_size` prompts of
     similar length per call (inputs prepared ahead, `workers` processes), all their candidates
     following in shared forwards; any other scores one prompt at a time (each prompt's keys/values
     serving all its candidates). On out-of-memory the candidates scored per forward are halved for
-    what is left (recorded in the report)."""
+    what is left (recorded in the report). `with_prompt`: scores also carry their prompt's own
+    log-probability (for scores over the whole sequence)."""
     report = BatchingReport(adapter.choices_per_forward, workers)
     done = 0
     for batch, prepared in _scoring_batches(adapter, prompts, indices, batch_size, workers):
         scores = _score_backing_off(adapter, [prompts[i] for i in batch], prepared,
-                                    [continuations(i) for i in batch], report, done)
+                                    [continuations(i) for i in batch], report, done, with_prompt)
         on_batch(batch, scores)
         done += len(batch)
     return report
@@ -141,14 +143,16 @@ def _scoring_batches(adapter: Any, prompts: Sequence[Prompt], indices: Sequence[
 
 
 def _score_backing_off(adapter: Any, prompts: list[Prompt], prepared: Any, continuations: list[list[str]],
-                       report: BatchingReport, after_prompts: int) -> list[list[ContinuationScore]]:
+                       report: BatchingReport, after_prompts: int,
+                       with_prompt: bool = False) -> list[list[ContinuationScore]]:
     while True:
         size = report.final_batch_size
         try:
+            asked = {"with_prompt": True} if with_prompt else {}  # adapters need not know the option otherwise
             if prepared is None:
-                return [adapter.score_continuations(prompt, choices, chunk_size=size)
+                return [adapter.score_continuations(prompt, choices, chunk_size=size, **asked)
                         for prompt, choices in zip(prompts, continuations)]
-            return adapter.score_prepared_batch(prepared, prompts, continuations, chunk_size=size)
+            return adapter.score_prepared_batch(prepared, prompts, continuations, chunk_size=size, **asked)
         except OUT_OF_MEMORY:
             smallest = ("scoring one choice after one prompt" if len(prompts) == 1 else
                         f"scoring one choice after each of {len(prompts)} prompts (try a smaller --batch-size)")

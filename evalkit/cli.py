@@ -83,7 +83,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metric-variant", default=None,
                         help="a named metric variant, e.g. openflamingo (see `evalkit tasks`)")
     parser.add_argument("--zero-shot", default="flamingo", choices=["flamingo", "none"],
-                        help="0 shots: 2 text-only demos (flamingo) or none")
+                        help="0 shots: 2 text-only demos (flamingo) or none; VisDial, ScienceQA, RenderedSST2 "
+                             "and Winoground always run the bare query, as their protocol does")
     parser.add_argument("--support-size", type=int, default=None, help="support set size (task default 2048)")
     parser.add_argument("--shot-selection", choices=["random", "rices"], default=None,
                         help="default: each task's own (random for the built-in tasks)")
@@ -93,8 +94,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="auto: exact inner product up to 200,000 support images, IVF above")
     parser.add_argument("--embedding-cache", type=Path, default=Path(".evalkit/embeddings"),
                         help="folder of cached RICES image embeddings (reused across runs)")
-    parser.add_argument("--normalization", choices=["sum", "mean"], default=None,
-                        help="ranking tasks: sum or mean of the answer's token log-probabilities")
+    parser.add_argument("--normalization", choices=["sum", "mean", "sequence-mean"], default=None,
+                        help="ranking tasks: sum or mean of the answer's token log-probabilities, or the mean "
+                             "over the whole sequence, prompt included (m4's Winoground scoring)")
     parser.add_argument("--support-per-class", type=int, default=None,
                         help="draw this many support examples per class (ImageNet 1K = 1, 5K = 5)")
     parser.add_argument("--max-new-tokens", type=int, default=None,
@@ -164,6 +166,37 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text:
             return text
         return super()._get_help_string(action)
+def _add_reproduce_command(commands) -> None:
+    reproduce = commands.add_parser(
+        "reproduce", help="run every published cell of a model card (e.g. idefics-9b) with the card's protocol "
+                          "in one resumable folder; the card, the comparison and plots at the end")
+    reproduce.add_argument("reference", help="a published model (evalkit compare --list-references)")
+    _add_model_options(reproduce)
+    reproduce.add_argument("--data-dir", action="append", default=[], metavar="[TASK=]DIR",
+                           help="a folder with one sub-folder per task (as make-data writes), or TASK=DIR")
+    reproduce.add_argument("--output", type=Path, default=None,
+                           help="run folder (default results/runs/<reference>-<model>); rerun to resume")
+    reproduce.add_argument("--seeds", type=int_list, default=[42], help="trial seeds, e.g. 42,43")
+    reproduce.add_argument("--batch-size", type=int, default=8, help="halved automatically on out-of-memory")
+    reproduce.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: 4 with a GPU, 0 without)")
+    reproduce.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries of each task")
+    reproduce.add_argument("--rices-encoder", default="openai/clip-vit-base-patch32",
+                           help="CLIP image encoder of the RICES cells (default: m4's, as the card used)")
+    reproduce.add_argument("--rices-index", choices=["auto", "exact", "ivf", "hnsw"], default="auto",
+                           help="auto: exact inner product up to 200,000 support images, IVF above")
+    reproduce.add_argument("--embedding-cache", type=Path, default=Path(".evalkit/embeddings"),
+                           help="folder of cached RICES image embeddings (reused across runs)")
+    reproduce.add_argument("--published", type=Path, default=None, help="folder of published tables")
+    reproduce.add_argument("--dry-run", action="store_true",
+                           help="print the plan (cells, queries, forward passes, tokens, images, GPU-hours) and stop")
+    reproduce.add_argument("--throughput", type=float, default=None, metavar="TOKENS_PER_SECOND",
+                           help="with --dry-run: tokens processed per GPU-second, for the GPU-hour estimate")
+    reproduce.add_argument("--measure-batches", type=int, default=None, metavar="N",
+                           help="with --dry-run: load the model and time N batches of a generation and a ranking task")
+    reproduce.add_argument("--force", action="store_true",
+                           help="discard predictions in --output that came from another configuration")
+    _add_skip_option(reproduce)
+    reproduce.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="seed of the data, the initial weights and the batches")
     train.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
     _add_report_commands(commands)
+    _add_reproduce_command(commands)
     demo = commands.add_parser("demo", help="the embedded default: offline models on synthetic data of "
                                              + ", ".join(DEMO_TASKS))
     demo.add_argument("--workdir", type=Path, default=None, help="where model and data are kept (.evalkit)")

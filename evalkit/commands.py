@@ -191,16 +191,20 @@ def cmd_train_tiny(args: argparse.Namespace) -> int:
     import tempfile
 
     from evalkit.assets import tokenizer_corpus
-    from evalkit.synthetic import write_all
-    from evalkit.training import TrainSettings, train_tiny_idefics
+    from evalkit.synthetic import WRITERS, write_all
+    from evalkit.training import TrainSettings, heldout_tasks, train_tiny_idefics
 
     settings = TrainSettings(seed=args.seed, **({"steps": args.steps} if args.steps else {}))
     with tempfile.TemporaryDirectory(prefix="evalkit-train-") as scratch:
         data = args.data_dir
         if data is None:
-            data = Path(scratch)
+            data = Path(scratch) / "data"
             write_all(data, seed=args.seed)
-        summary = train_tiny_idefics(data, args.output, tokenizer_corpus(), settings=settings)
+        # Zero-shot-only tasks (Winoground) have no train split: they train on another seed's copy.
+        heldout = Path(scratch) / "heldout"
+        for name in heldout_tasks():
+            WRITERS[name](heldout / name, seed=args.seed + 1)
+        summary = train_tiny_idefics(data, args.output, tokenizer_corpus(), settings=settings, heldout_root=heldout)
     print(f"trained tiny IDEFICS written to {args.output} ({summary['seconds']} s, "
           f"final loss {summary['final_loss']:.4f})")
     return 0
@@ -302,7 +306,8 @@ def cmd_regression(args: argparse.Namespace) -> int:
     return 0 if comparison.passed else 1
 
 
-DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco", "hatefulmemes", "imagenet", "fairface")
+DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco", "hatefulmemes", "imagenet", "fairface", "visdial",
+              "scienceqa", "renderedsst2", "winoground")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -328,4 +333,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(breakdown_table(all_results[0]))
     print(f"runs in {workdir / 'runs'}/ (results.json, samples.jsonl, table.md each)")
     _write_view(_runs([workdir / "runs" / run_name for _, _, run_name in models]), workdir / "report")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from evalkit.cli import data_dirs
+    from evalkit.reproduction import dry_run, reproduce
+    from evalkit.run_config import RunConfig
+
+    if not args.data_dir:
+        raise EvalkitError("give the data folder (one sub-folder per task, as make-data writes)", field="--data-dir")
+    output = args.output or Path("results") / "runs" / f"{args.reference}-{Path(args.model.rstrip('/')).name}"
+    base = RunConfig(
+        model=args.model, tasks=[], shots=[], seeds=args.seeds, output=output, data_dirs=data_dirs(args.data_dir),
+        batch_size=args.batch_size, limit=args.limit, rices_encoder=args.rices_encoder, rices_index=args.rices_index,
+        embedding_cache=args.embedding_cache, dtype=args.dtype, device=args.device, revision=args.revision,
+        trust_remote_code=args.trust_remote_code, attention=args.attention, device_map=args.device_map,
+        vision_cache_mb=args.vision_cache_mb, workers=args.workers, force=args.force,
+        skip_unpaired=args.skip_unpaired, progress=not args.no_progress)
+    if args.dry_run:
+        print(dry_run(args.reference, base, args.published, args.throughput, args.measure_batches), end="")
+        return 0
+    report = reproduce(args.reference, base, args.published)
+    if report:
+        print(report, end="")
+        print(f"card, report and plots in {output}/ (card.md, report.md, plots/; runs/ holds each run)")
     return 0

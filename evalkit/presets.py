@@ -7,10 +7,12 @@ from typing import Any
 from evalkit.metrics.captioning import CaptionMetric
 from evalkit.postprocess import caption_answer
 from evalkit.prompts.formats import CHAT, OPENFLAMINGO, caption_templates, chat_template, openflamingo_template
-from evalkit.taskspec import DataSource, GenerationSettings, Metric, PromptTemplate, TaskSpec, random_reference
+from evalkit.taskspec import (DataSource, GenerationSettings, Metric, OfficialSize, PromptTemplate, TaskSpec,
+                              random_reference)
 
 
-def captioning_task(name: str, description: str, data: DataSource, published_name: str = "") -> TaskSpec:
+def captioning_task(name: str, description: str, data: DataSource, published_name: str = "",
+                    official_size: OfficialSize | None = None) -> TaskSpec:
     """A captioning benchmark: the caption templates, 20 greedy tokens, CIDEr & co., COCO results format."""
     return TaskSpec(
         name=name,
@@ -23,6 +25,7 @@ def captioning_task(name: str, description: str, data: DataSource, published_nam
         demo_answer=random_reference,
         prediction_keys=("image_id", "caption"),
         published_name=published_name,
+        official_size=official_size,
     )
 
 
@@ -44,13 +47,15 @@ def ranking_task(name: str, description: str, data: DataSource, templates: dict[
 
 
 def base_and_instruct(example: str, instruct_user: str, instruct_answer: str, prefix: str = "",
-                      openflamingo: str | None = None) -> dict[str, PromptTemplate]:
+                      openflamingo: str | None = None, image_block: str = "Image:<image>",
+                      demo_suffix: str = "") -> dict[str, PromptTemplate]:
     """An IDEFICS base template, its instruct counterpart (one user turn, one assistant turn), the same
     turns for the model's chat template, and OpenFlamingo's `<image>...<|endofchunk|>` form when given
-    (the text after `<image>`, with `{answer}`)."""
+    (the text after `<image>`, with `{answer}`). `image_block` and `demo_suffix`: the base template's
+    (see PromptTemplate)."""
     templates = {
-        "idefics": PromptTemplate(prefix=prefix, example=example, image_block="Image:<image>",
-                                  stop_strings=("\n",)),
+        "idefics": PromptTemplate(prefix=prefix, example=example, image_block=image_block,
+                                  stop_strings=("\n",), demo_suffix=demo_suffix),
         "idefics-instruct": PromptTemplate(
             prefix=prefix,
             example=f"User:<image>{instruct_user}<end_of_utterance>\nAssistant: {instruct_answer}<end_of_utterance>\n",
@@ -62,7 +67,7 @@ def base_and_instruct(example: str, instruct_user: str, instruct_answer: str, pr
     return templates
 
 
-def fairface_task(attribute: str, templates: dict[str, PromptTemplate]) -> TaskSpec:
+def fairface_task(attribute: str, templates: dict[str, PromptTemplate], official_size: OfficialSize) -> TaskSpec:
     """One FairFace attribute (age, gender, race) as a ranking task with the bucket-spread metric."""
     from evalkit.data.classification import FairFaceFiles
     from evalkit.metrics.classification import BucketAccuracy
@@ -74,4 +79,5 @@ def fairface_task(attribute: str, templates: dict[str, PromptTemplate]) -> TaskS
         templates,
         BucketAccuracy(),
         published_name=f"FairFace-{attribute}",
+        official_size=official_size,
     )

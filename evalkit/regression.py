@@ -29,12 +29,12 @@ KEPT_SETTINGS = ("tasks", "shots", "seeds", "limit", "batch_size", "prompt_forma
 BASELINE_FILES = (RESULTS_FILE, SAMPLES_FILE, "table.md")
 
 
-def _without_meteor(config: RunConfig) -> dict:
+def without_meteor(task_names: list[str]) -> dict:
     """Task overrides whose caption metric skips METEOR (see the module docstring)."""
     from evalkit.registry import expand_task_names, get_task
 
     overrides = {}
-    for name in expand_task_names(config.tasks):
+    for name in expand_task_names(task_names):
         task = get_task(name)
         if "with_meteor" in {f.name for f in fields(task.metric)} and task.metric.with_meteor:
             overrides[name] = replace(task, metric=replace(task.metric, with_meteor=False))
@@ -53,7 +53,7 @@ def regression_run(output: Path, settings: dict[str, Any], data: Path, adapter: 
 
     config = RunConfig(model=_portable(TRAINED_MODEL), output=output, data_dirs={"*": _portable(data)},
                        dtype="float32", device="cpu", progress=False, **settings)
-    run = Run(config, _without_meteor(config))
+    run = Run(config, without_meteor(config.tasks))
     adapter = adapter or IdeficsAdapter.from_pretrained(str(TRAINED_MODEL), dtype="float32", device="cpu")
     return run.execute(adapter, label="idefics-tiny-trained (regression check)")
 

@@ -12,9 +12,8 @@ from evalkit.data.source import task_location
 from evalkit.errors import EvalkitError
 from evalkit.models.loading import checkpoint_signature
 from evalkit.report.journal import as_identity
-from evalkit.taskspec import OVERFLOW_POLICIES, TaskSpec
+from evalkit.taskspec import NORMALIZATIONS, OVERFLOW_POLICIES, ZERO_SHOT_STYLES, TaskSpec
 
-ZERO_SHOT_STYLES = ("flamingo", "none")
 FLAMINGO_TEXT_DEMOS = 2
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 NAME_MAX = 255  # bytes in one path part (Linux, macOS)
@@ -48,7 +47,7 @@ class RunConfig:
     rices_encoder: str = "openai/clip-vit-large-patch14"
     rices_index: str = "auto"  # or exact, ivf, hnsw
     embedding_cache: Path = Path(".evalkit/embeddings")
-    normalization: str | None = None  # ranking tasks: "sum" or "mean" of token log-probabilities
+    normalization: str | None = None  # ranking tasks: sum, mean or sequence-mean (see taskspec.NORMALIZATIONS)
     support_per_class: int | None = None
     zero_shot: str = "flamingo"
     support_size: int | None = None
@@ -111,8 +110,8 @@ class RunConfig:
             raise EvalkitError(f"unknown device {self.device!r} (auto, cpu, cuda, cuda:N or mps)", field="--device")
         if self.shot_selection not in (None, "random", "rices"):
             raise EvalkitError("must be random or rices", field="--shot-selection")
-        if self.normalization not in (None, "sum", "mean"):
-            raise EvalkitError("must be sum or mean", field="--normalization")
+        if self.normalization not in (None, *NORMALIZATIONS):
+            raise EvalkitError(f"must be one of {', '.join(NORMALIZATIONS)}", field="--normalization")
         if self.context_overflow not in (None, *OVERFLOW_POLICIES):
             raise EvalkitError(f"must be one of {', '.join(OVERFLOW_POLICIES)}", field="--context-overflow")
         if self.zero_shot not in ZERO_SHOT_STYLES:

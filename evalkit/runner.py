@@ -9,7 +9,6 @@ import os
 import statistics
 import sys
 import time
-from collections import Counter
 from dataclasses import asdict
 from typing import Any, Callable, Sequence
 
@@ -24,53 +23,22 @@ from evalkit.errors import EvalkitError
 from evalkit.example_log import EXAMPLES_FILE, example_records
 from evalkit.metrics.classification import ranked
 from evalkit.models.base import ModelAdapter
-from evalkit.prompts.builder import Demo, prompt_text, render_continuation
+from evalkit.prompts.builder import Demo, build_prompt, image_views, prompt_text, query_prompts, render_continuation
 from evalkit.prompts.context import ContextBudget, FittedPrompt, answer_room
 from evalkit.registry import expand_task_names, get_task
-from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig, chosen
+from evalkit.run_config import RunConfig, chosen
 from evalkit.report.journal import Journal, prompt_digests, take_folder
 from evalkit.report.lock import FolderLock
 from evalkit.report.store import SampleLog, mark_unfinished, prepare_output, write_atomic, write_json
 from evalkit.report.table import breakdown_table, results_table
-from evalkit.scoring import score_predictions
-from evalkit.shots.random_shots import RandomShots, draw_support, draw_support_per_class
+from evalkit.scoring import choice_score, score_predictions
+from evalkit.shots.random_shots import RandomShots, support_set
+from evalkit.task_settings import generation_settings, load_task_data, setting_demos, task_shots, zero_shot_style
 from evalkit.taskspec import GenerationSettings, OverflowPolicy, TaskSpec
-from evalkit.types import Example
+from evalkit.types import Example, Prompt
 
-def demos_for(selector: RandomShots, query: Example, shots: int, zero_shot: str,
-              task: TaskSpec) -> list[Demo]:
-    """k demos with images; for 0 shots, Flamingo's 2 text-only demos unless true zero-shot."""
-    if shots == 0:
-        if zero_shot == "none":
-            return []
-        picked = selector.select(query, FLAMINGO_TEXT_DEMOS)
-        return [Demo(example, task.demo_answer(example), show_image=False) for example in picked]
-    return [Demo(example, task.demo_answer(example)) for example in selector.select(query, shots)]
-
-
-def check_support(task: TaskSpec, pool: Sequence[Example], location: str, config: RunConfig) -> None:
-    """Refuse, before any model is loaded, a support set too small for the demos asked for."""
-    if not pool:
-        raise EvalkitError(f"the support split of {task.name} has no examples", path=location)
-    per_class = chosen(config.support_per_class, task.support_per_class)
-    if per_class:
-        sizes = Counter(example.references[0] for example in pool)
-        size = sum(min(per_class, count) for count in sizes.values())
-    else:
-        size = min(chosen(config.support_size, task.support_size), len(pool))
-    needed = max(k or (FLAMINGO_TEXT_DEMOS if config.zero_shot == "flamingo" else 0) for k in config.shots)
-    if needed > size:
-        raise EvalkitError(f"{needed} demos asked for (--shots {','.join(map(str, config.shots))}) but the "
-                           f"support set of {task.name} holds only {size} examples", path=location)
-
-
-def _generation_settings(task: TaskSpec, config: RunConfig) -> GenerationSettings:
-    settings = task.generation
-    return GenerationSettings(
-        max_new_tokens=chosen(config.max_new_tokens, settings.max_new_tokens),
-        num_beams=chosen(config.num_beams, settings.num_beams),
-        length_penalty=settings.length_penalty,
-    )
+# Between a query's prompts in the digest the journal keeps of them (one prompt per image).
+PROMPT_SEPARATOR = "\x00next prompt\x00"
 
 
 def _summary(per_seed: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -85,8 +53,16 @@ def _summary(per_seed: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _top_choice(prediction: Any) -> Any:
-    """A ranking prediction ({choice: score}) is shown as its best choice; answers as they are."""
+    """A ranking prediction ({choice: score}) is shown as its best choice (a table of them, one per
+    image, as the best choice of each); answers as they are."""
+    if isinstance(prediction, list):
+        return [_top_choice(row) for row in prediction]
     return ranked(prediction)[0] if isinstance(prediction, dict) else prediction
+
+
+def _shown_prompts(prompts: list[Prompt]) -> str | list[str]:
+    """What samples.jsonl records of a query's prompts: the text, or one text per prompt."""
+    return prompt_text(prompts[0]) if len(prompts) == 1 else [prompt_text(prompt) for prompt in prompts]
 
 
 class Run:
@@ -111,14 +87,7 @@ class Run:
         self.data: dict[str, tuple[list[Example], list[Example]]] = {}
         self.skips = {name: Skips(config.skip_unpaired) for name in self.tasks}
         for name, task in self.tasks.items():
-            location = config.data_location(name)
-            queries = task.data.load(location, "query", split=config.query_split, skips=self.skips[name])[: config.limit]
-            if not queries:  # found now, not after the model has loaded
-                raise EvalkitError(f"the query split of {name} ({config.query_split or 'default'}) has no examples",
-                                   path=location)
-            support_location = config.data_dirs.get(f"{name}:support", location)
-            self.data[name] = (task.data.load(support_location, "support", skips=self.skips[name]), queries)
-            check_support(task, self.data[name][0], support_location, config)
+            self.data[name] = load_task_data(task, config, self.skips[name])
         if any(chosen(config.shot_selection, task.shot_selection) == "rices" for task in self.tasks.values()):
             from evalkit.shots.embeddings import check_clip_encoder
 
@@ -160,16 +129,22 @@ class Run:
         config = self.config
         prompt_format = adapter.default_prompt_format if config.prompt_format == "auto" else config.prompt_format
         template = task.template(prompt_format)
-        settings = _generation_settings(task, config)
+        settings = generation_settings(task, config)
         pool, queries = self.data[task.name]
         support_size = chosen(config.support_size, task.support_size)
+        zero_shot = zero_shot_style(task, config)
+        shot_counts = task_shots(task, config)
+        left_out = [k for k in config.shots if k not in shot_counts]
+        if left_out and self.processes.is_main:
+            print(f"evalkit: {task.name} is evaluated at {task.max_shots} shots at most: "
+                  f"{', '.join(map(str, left_out))} shots left out (listed in results.json)", file=sys.stderr)
         shots_results: dict[str, dict[str, Any]] = {}
         shown: dict[Any, tuple[Example, str]] = {}  # demo examples by id, first use first
-        for shots in config.shots:
+        for shots in shot_counts:
             per_seed = {}
             for seed in config.seeds:
-                selector = self._selector(task, pool, queries, support_size, seed)
-                demos = [demos_for(selector, query, shots, config.zero_shot, task) for query in queries]
+                demos = setting_demos(task, config, queries, shots,
+                                      lambda: self._selector(task, pool, queries, support_size, seed))
                 for query_demos in demos:
                     for demo in query_demos:
                         shown.setdefault(demo.example.id, (demo.example, demo.answer))
@@ -190,23 +165,31 @@ class Run:
             "shot_selection": chosen(config.shot_selection, task.shot_selection),
             "rices": self.rices_parameters.get(task.name),
             "support_per_class": chosen(config.support_per_class, task.support_per_class),
-            "score_normalization": chosen(config.normalization, task.score_normalization) if task.mode == "rank" else None,
-            "zero_shot": config.zero_shot,
+            "score_normalization": self._normalization(task) if task.mode == "rank" else None,
+            "zero_shot": zero_shot,
             "context_overflow": self._overflow_policy(task),
             "support_pool_size": len(pool),
-            "support_size": len(self._selector(task, pool, queries, support_size, config.seeds[0]).support),
+            "support_size": len(self._selector(task, pool, queries, support_size, config.seeds[0]).support)
+            if pool else 0,
             "query_split": config.query_split or "default",
             "num_queries": len(queries),
             "skipped": self.skips[task.name].entries,
+            **({"shots_left_out": left_out} if left_out else {}),
             "shots": shots_results,
         }
+
+    def _normalization(self, task: TaskSpec) -> str:
+        """How ranked candidates are scored: the run's choice, else the metric variant's, else the task's."""
+        variant = task.variant_for(self.config.metric_variant)
+        return self.config.normalization or variant.normalization or task.score_normalization
 
     def _selector(self, task: TaskSpec, pool: list[Example], queries: list[Example], support_size: int,
                   seed: int) -> Any:
         """The shot selector of a task and seed, built once and reused for every shot count."""
         key = (task.name, seed)
         if key not in self.selectors:
-            support = self._support(task, pool, support_size, seed)
+            per_class = chosen(self.config.support_per_class, task.support_per_class)
+            support = support_set(pool, support_size, per_class, seed)
             if chosen(self.config.shot_selection, task.shot_selection) == "random":
                 self.selectors[key] = RandomShots(support, seed)
             else:
@@ -234,27 +217,36 @@ class Run:
         self.rices_parameters[task.name] = {"encoder": self.config.rices_encoder, **selector.parameters}
         return selector
 
-    def _support(self, task: TaskSpec, pool: list[Example], support_size: int, seed: int) -> list[Example]:
-        per_class = chosen(self.config.support_per_class, task.support_per_class)
-        if per_class:
-            return draw_support_per_class(pool, per_class, seed)
-        return draw_support(pool, support_size, seed)
-
-    def _rank(self, adapter: ModelAdapter, task: TaskSpec, template, prompts: Sequence, queries: Sequence[Example],
-              indices: Sequence[int], record: Callable[[list[int], list[Any]], None]) -> list[dict]:
-        """Each query's choices scored by the log-likelihood of their answer text after the prompt;
-        returns the out-of-memory back-offs."""
-        use_mean = chosen(self.config.normalization, task.score_normalization) == "mean"
+    def _rank(self, adapter: ModelAdapter, task: TaskSpec, template, prompt_sets: Sequence[list[Prompt]],
+              queries: Sequence[Example], indices: Sequence[int],
+              record: Callable[[list[int], list[Any]], None]) -> list[dict]:
+        """Each query's choices scored by the log-likelihood of their answer text after each of its
+        prompts: {choice: score}, or one such row per prompt when the task scores each image. Returns
+        the out-of-memory back-offs."""
+        normalization = self._normalization(task)
+        key = task.variant_for(self.config.metric_variant).choices
+        owners = [index for index in indices for _ in prompt_sets[index]]  # the query of each prompt
+        prompts = [prompt for index in indices for prompt in prompt_sets[index]]
+        rows: dict[int, list[dict[str, float]]] = {}
 
         def choices(index: int) -> list[str]:
-            return list(dict.fromkeys(queries[index].meta["choices"]))
+            return list(dict.fromkeys(queries[index].meta[key]))
 
         def record_scores(done: list[int], scored: list[list]) -> None:
-            record(done, [{c: (s.mean if use_mean else s.total) for c, s in zip(choices(i), scores)}
-                          for i, scores in zip(done, scored)])
+            finished = []
+            for position, scores in zip(done, scored):
+                index = owners[position]
+                rows.setdefault(index, []).append(
+                    {c: choice_score(s, normalization) for c, s in zip(choices(index), scores)})
+                if len(rows[index]) == len(prompt_sets[index]):
+                    finished.append(index)
+            if finished:
+                record(finished, [rows.pop(i) if task.prompt_per_image else rows.pop(i)[0] for i in finished])
 
-        report = score_all(adapter, prompts, indices, lambda i: [render_continuation(template, c) for c in choices(i)],
-                           self.config.batch_size, record_scores, workers=self._workers())
+        report = score_all(adapter, prompts, range(len(prompts)),
+                           lambda position: [render_continuation(template, c) for c in choices(owners[position])],
+                           self.config.batch_size, record_scores, workers=self._workers(),
+                           with_prompt=normalization == "sequence-mean")
         return [{"unit": "choices per forward", **backoff} for backoff in report.backoffs]
 
     def _workers(self) -> int:
@@ -263,17 +255,19 @@ class Run:
         return min(4, max(1, (os.cpu_count() or 2) // 4)) if self.config.device != "cpu" and _has_gpu() else 0
 
     def _infer(self, adapter: ModelAdapter, task: TaskSpec, template, settings: GenerationSettings,
-               prompts: Sequence, queries: Sequence[Example], setting: str) -> list[Any]:
+               prompt_sets: Sequence[list[Prompt]], queries: Sequence[Example], setting: str) -> list[Any]:
         """Raw outputs for every query (generations, or choice scores when ranking): those in the run
         folder's journal reused, this process's share of the rest computed (and journaled batch by
         batch), the other processes' shares gathered."""
         journal = Journal(self.output, setting, self.processes.rank)
-        digests = prompt_digests(prompts)
+        digests = prompt_digests([[part for prompt in prompts for part in (*prompt, PROMPT_SEPARATOR)]
+                                  if len(prompts) > 1 else prompts[0] for prompts in prompt_sets])
         completed = journal.completed(queries, digests)
         done = completed.outputs
         if completed.changed and self.processes.is_main:
             self._note_recomputed(setting, [queries[index].id for index in completed.changed])
         self.processes.barrier()  # every process has read the journals before any appends to them
+        prompts = [prompts[0] for prompts in prompt_sets]
         mine = self.processes.shard([i for i in length_order(prompts) if i not in done])
         bar = tqdm(total=len(mine), desc=setting, unit="q", disable=not self.config.progress)
         outputs: dict[int, Any] = {}
@@ -284,7 +278,7 @@ class Run:
             bar.update(len(indices))
 
         if task.mode == "rank":
-            backoffs = self._rank(adapter, task, template, prompts, queries, mine, record)
+            backoffs = self._rank(adapter, task, template, prompt_sets, queries, mine, record)
         else:
             report = generate_all(adapter, prompts, self.config.batch_size, settings, template.stop_strings,
                                   record, workers=self._workers(), indices=mine)
@@ -309,8 +303,10 @@ class Run:
                           queries: Sequence[Example], demos: Sequence[list[Demo]], shots: int, seed: int) -> dict:
         setting = f"{task.name}_{shots}shot_seed{seed}"
         fitted = self._fit_prompts(adapter, task, template, settings, queries, demos, setting)
-        prompts, demos = [f.prompt for f in fitted], [f.demos for f in fitted]
-        generations = self._infer(adapter, task, template, settings, prompts, queries, setting)
+        demos = [f.demos for f in fitted]
+        prompt_sets = [query_prompts(template, query_demos, query, task.prompt_per_image)
+                       for query, query_demos in zip(queries, demos)]
+        generations = self._infer(adapter, task, template, settings, prompt_sets, queries, setting)
         if task.mode == "rank":
             predictions = generations
         else:
@@ -332,22 +328,29 @@ class Run:
                                              "dropped_shots": sum(dropped), "context_length": adapter.context_length}
         samples.append({
             "task": task.name, "shots": shots, "seed": seed, "id": query.id,
-            "demo_ids": [demo.example.id for demo in query_demos], "prompt": prompt_text(prompt),
+            "demo_ids": [demo.example.id for demo in query_demos], "prompt": _shown_prompts(prompts),
             "generation": generation, "prediction": _top_choice(prediction), "score": score,
             # Ranking tasks keep the gold class: ROC-AUC needs it to be recomputed from the samples.
-            **({"reference": query.references[0]} if task.mode == "rank" and query.references else {}),
+            **({"reference": query.references if task.prompt_per_image else query.references[0]}
+               if task.mode == "rank" and query.references else {}),
             **({"dropped_shots": drops} if drops else {}),
-        } for query, query_demos, prompt, generation, prediction, score, drops
-            in zip(queries, demos, prompts, generations, predictions, scores, dropped))
+        } for query, query_demos, prompts, generation, prediction, score, drops
+            in zip(queries, demos, prompt_sets, generations, predictions, scores, dropped))
         return aggregate
 
     def _fit_prompts(self, adapter: ModelAdapter, task: TaskSpec, template, settings: GenerationSettings,
                      queries: Sequence[Example], demos: Sequence[list[Demo]], setting: str) -> list[FittedPrompt]:
         """Each query's prompt within the model's context (evalkit/prompts/context.py)."""
         policy = self._overflow_policy(task)
+        if adapter.context_length is None:  # no known limit: nothing to measure
+            return [FittedPrompt(build_prompt(template, query_demos, query), list(query_demos), 0)
+                    for query, query_demos in zip(queries, demos)]
         budget = ContextBudget(adapter.prompt_length, adapter.context_length, policy, setting)
-        room = answer_room(task.mode, settings.max_new_tokens, template, adapter.continuation_ids)
-        fitted = [budget.fit(template, query_demos, query, room(query)) for query, query_demos in zip(queries, demos)]
+        room = answer_room(task.mode, settings.max_new_tokens, template, adapter.continuation_ids,
+                           task.variant_for(self.config.metric_variant).choices)
+        # A task that scores each image of a query has prompts alike but for the image: the first stands for all.
+        shown = [image_views(query)[0] if task.prompt_per_image else query for query in queries]
+        fitted = [budget.fit(template, query_demos, query, room(query)) for query, query_demos in zip(shown, demos)]
         dropped = [f.dropped for f in fitted if f.dropped]
         if dropped and self.processes.is_main:
             print(f"evalkit: {setting}: {len(dropped)} of {len(fitted)} prompts were over the model's context "

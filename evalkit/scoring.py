@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 from evalkit.data.files import check_id, read_json, without_cycle_collection
 from evalkit.errors import EvalkitError
+from evalkit.models.base import ContinuationScore
 from evalkit.taskspec import Metric, TaskSpec
 from evalkit.types import Example
 
@@ -16,6 +17,20 @@ from evalkit.types import Example
 class Scored:
     scores: list[float]
     aggregate: dict[str, Any]
+
+
+def choice_score(score: ContinuationScore, normalization: str) -> float:
+    """What a ranking ranks a candidate by: the sum or the mean of its tokens' log-probabilities, or
+    the mean over every token of the whole sequence, prompt included ("sequence-mean", m4's caption
+    matching), which needs the adapter to report the prompt's own log-probability."""
+    if normalization == "sum":
+        return score.total
+    if normalization == "mean":
+        return score.mean
+    if score.prompt_total is None:
+        raise EvalkitError("this model adapter does not report the prompt's log-probability, which "
+                           "sequence-mean scoring needs", field="--normalization")
+    return (score.prompt_total + score.total) / (score.prompt_tokens + score.num_tokens)
 
 
 def score_predictions(metric: Metric, examples: Sequence[Example], predictions: Sequence[str]) -> Scored:
@@ -44,11 +59,20 @@ def read_predictions_file(path: Path, task: TaskSpec) -> dict[Any, str]:
     return predictions
 
 
+def _is_choice_scores(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
+
+
 def _check_answer(answer: Any, task: TaskSpec, path: Path, position: int, key: str) -> None:
-    """Generated answers are strings; ranking tasks give {class name: score or probability}."""
-    if task.mode == "rank":
-        if not isinstance(answer, dict) or not answer or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in answer.values()):
+    """Generated answers are strings; ranking tasks give {class name: score or probability}, or a list
+    of them (one per image) when the task scores each image."""
+    if task.mode == "rank" and task.prompt_per_image:
+        if not isinstance(answer, list) or not answer or not all(map(_is_choice_scores, answer)):
+            raise EvalkitError(f"record {position}: expected one {{caption: score}} per image", path=path,
+                               field=key)
+    elif task.mode == "rank":
+        if not _is_choice_scores(answer):
             raise EvalkitError(f"record {position}: expected {{class name: score}}", path=path, field=key)
     elif not isinstance(answer, str):
         raise EvalkitError(f"record {position}: the answer is not a string", path=path, field=key)

@@ -19,13 +19,18 @@ class ImageSource(Protocol):
 
 @dataclass(frozen=True)
 class Example:
-    """One benchmark item: its id, image, text fields and references."""
+    """One benchmark item: its id, image, text fields and references.
+
+    `images`: every image of an example that has several (Winoground's two, with `references[j]`
+    the gold caption of image j); `image` is then the first. Empty for one-image examples.
+    """
 
     id: int | str
     image: ImageSource
     fields: dict[str, Any]
     references: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    images: tuple[ImageSource, ...] = ()
 
 
 # A prompt is an interleaved sequence of text pieces and images, in reading order.

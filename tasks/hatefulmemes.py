@@ -3,6 +3,7 @@
 from evalkit.data.classification import HatefulMemesFiles
 from evalkit.metrics.classification import RocAuc
 from evalkit.presets import base_and_instruct, ranking_task
+from evalkit.taskspec import OfficialSize
 
 QUESTION = 'is an image with written "{text}" on it. Is it hateful?'
 
@@ -14,4 +15,5 @@ TASK = ranking_task(
                       openflamingo="is an image with: '{text}' written on it. Is it hateful? Answer:{answer}"),
     RocAuc(),
     published_name="HatefulMemes",
+    official_size=OfficialSize(queries=500, example_tokens=41, choices=2, choice_tokens=2),
 )

@@ -4,6 +4,7 @@ Support: 1 image per class ("1K"); --support-per-class 5 gives the "5K" support 
 from evalkit.data.classification import ImageNetFolders
 from evalkit.metrics.classification import Accuracy
 from evalkit.presets import base_and_instruct, ranking_task
+from evalkit.taskspec import OfficialSize
 
 TASK = ranking_task(
     "imagenet",
@@ -14,4 +15,5 @@ TASK = ranking_task(
     Accuracy(),
     support_per_class=1,
     published_name="ImageNet-1k",
+    official_size=OfficialSize(queries=50_000, example_tokens=19, choices=998, choice_tokens=7),
 )

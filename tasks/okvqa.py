@@ -5,7 +5,7 @@ from evalkit.metrics.okvqa_stem import stem_okvqa
 from evalkit.metrics.vqa import VQAAccuracy
 from evalkit.postprocess import vqa_answer
 from evalkit.prompts.formats import vqa_templates
-from evalkit.taskspec import GenerationSettings, TaskSpec
+from evalkit.taskspec import GenerationSettings, OfficialSize, TaskSpec
 
 TASK = TaskSpec(
     name="okvqa",
@@ -24,4 +24,5 @@ TASK = TaskSpec(
         "openflamingo": VQAAccuracy("openflamingo", prediction_transform=stem_okvqa, transform_name="okvqa-stem"),
     },
     published_name="OKVQA",
+    official_size=OfficialSize(queries=5_046, example_tokens=26),
 )

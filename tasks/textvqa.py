@@ -4,7 +4,7 @@ from evalkit.data.textvqa import TextVQAFiles
 from evalkit.metrics.vqa import VQAAccuracy
 from evalkit.postprocess import vqa_answer
 from evalkit.prompts.formats import vqa_templates, with_ocr_tokens
-from evalkit.taskspec import GenerationSettings, TaskSpec
+from evalkit.taskspec import GenerationSettings, OfficialSize, TaskSpec
 
 TASK = TaskSpec(
     name="textvqa",
@@ -16,4 +16,5 @@ TASK = TaskSpec(
     metric=VQAAccuracy("textvqa"),
     metric_variants={"openflamingo": VQAAccuracy("openflamingo")},
     published_name="TextVQA",
+    official_size=OfficialSize(queries=5_000, example_tokens=26),
 )

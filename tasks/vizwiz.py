@@ -4,7 +4,7 @@ from evalkit.data.vizwiz import VizWizFiles
 from evalkit.metrics.vqa import VQAAccuracy
 from evalkit.postprocess import vqa_answer
 from evalkit.prompts.formats import VIZWIZ_INSTRUCTION, vqa_templates
-from evalkit.taskspec import GenerationSettings, TaskSpec
+from evalkit.taskspec import GenerationSettings, OfficialSize, TaskSpec
 
 TASK = TaskSpec(
     name="vizwiz",
@@ -17,4 +17,5 @@ TASK = TaskSpec(
     metric_variants={"openflamingo": VQAAccuracy("openflamingo", with_answerability=True)},
     prediction_keys=("image", "answer"),
     published_name="VizWiz",
+    official_size=OfficialSize(queries=4_319, example_tokens=26),
 )

@@ -4,7 +4,7 @@ from evalkit.data.vqa import VQAFiles
 from evalkit.metrics.vqa import VQAAccuracy
 from evalkit.postprocess import vqa_answer
 from evalkit.prompts.formats import vqa_templates
-from evalkit.taskspec import GenerationSettings, TaskSpec
+from evalkit.taskspec import GenerationSettings, OfficialSize, TaskSpec
 
 TASK = TaskSpec(
     name="vqav2",
@@ -16,4 +16,5 @@ TASK = TaskSpec(
     metric=VQAAccuracy("vqav2"),
     metric_variants={"openflamingo": VQAAccuracy("openflamingo")},
     published_name="VQAv2",
+    official_size=OfficialSize(queries=214_354, example_tokens=24),
 )

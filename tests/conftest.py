@@ -80,7 +80,7 @@ def synthetic_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo(synthetic_data, tmp_path_factory) -> dict:
-    """`evalkit demo --shots 0,1 --limit 4` (the trained and the random tiny IDEFICS, then their report)
+    """`evalkit demo --shots 0,1 --limit 12` (the trained and the random tiny IDEFICS, then their report)
     on three tasks: open VQA with answer types, a yes/no ranking task scored by ROC-AUC and ImageNet's
     class ranking (captions left out: METEOR costs a Java start). Its work folder, what it printed and
     the report folder."""
@@ -92,7 +92,7 @@ def demo(synthetic_data, tmp_path_factory) -> dict:
     printed = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
         patch.setattr(commands, "DEMO_TASKS", ("vqav2", "hatefulmemes", "imagenet"))
-        assert main(["demo", "--workdir", str(workdir), "--shots", "0,1", "--limit", "4"]) == 0
+        assert main(["demo", "--workdir", str(workdir), "--shots", "0,1", "--limit", "12"]) == 0
     return {"workdir": workdir, "printed": printed.getvalue(), "report": workdir / "report"}
 
 

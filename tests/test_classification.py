@@ -34,6 +34,25 @@ def test_cached_scoring_equals_full_sequences(tiny_model, vqav2_dir):
     assert len({round(s.total, 3) for s in fast}) == len(candidates)
 
 
+def test_prompt_log_probability_completes_the_whole_sequence(tiny_model, vqav2_dir):
+    """The prompt's own log-probability (for m4's whole-sequence mean) plus a continuation's equals the
+    log-probability of the whole sequence computed in one forward, token count included."""
+    import torch
+
+    from evalkit.models.idefics import IdeficsAdapter
+
+    adapter = IdeficsAdapter.from_pretrained(str(tiny_model), dtype="float32", device="cpu")
+    image = FileImage(sorted((vqav2_dir / "val2014").iterdir())[0])
+    [scored] = adapter.score_continuations([image, "Description of the image:"], [" a red circle"], with_prompt=True)
+    assert adapter.score_continuations([image, "Description of the image:"], [" a red circle"])[0].prompt_total is None
+    inputs = adapter.encode_prompts([[image, "Description of the image: a red circle"]])
+    logprobs = torch.log_softmax(adapter.forward(inputs).logits[0].float(), dim=-1)
+    ids = inputs["input_ids"][0]
+    whole = float(logprobs[:-1].gather(-1, ids[1:, None]).sum())
+    assert scored.prompt_total + scored.total == pytest.approx(whole, abs=1e-4)
+    assert scored.prompt_tokens + scored.num_tokens == len(ids) - 1
+
+
 PROBABILITIES = [0.9, 0.8, 0.6, 0.7, 0.3]
 LABELS = ["yes", "yes", "yes", "no", "no"]
 
@@ -105,13 +124,13 @@ def test_end_to_end(tiny_model, classification_data, tmp_path, capsys):
                  "--normalization", "mean", "--no-progress"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())["tasks"]
     assert list(results) == ["hatefulmemes", "imagenet", "fairface-age", "fairface-gender", "fairface-race"]
-    assert results["imagenet"]["support_size"] == 12 and results["imagenet"]["support_per_class"] == 1
+    assert results["imagenet"]["support_size"] == 18 and results["imagenet"]["support_per_class"] == 1
     assert results["fairface-age"]["score_normalization"] == "mean"
     assert {"bucket_std", "by_bucket"} <= set(results["fairface-race"]["shots"]["2"]["per_seed"]["42"])
     assert "top_5" in results["imagenet"]["shots"]["0"]["per_seed"]["42"]
     samples = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
     imagenet = [s for s in samples if s["task"] == "imagenet"]
-    assert all(len(s["generation"]) == 12 and s["prediction"] in s["generation"] for s in imagenet)
+    assert all(len(s["generation"]) == 18 and s["prediction"] in s["generation"] for s in imagenet)
     assert "| fairface-age |" in capsys.readouterr().out
 
 
@@ -157,7 +176,8 @@ def test_imagenet_val_class_absent_from_train_is_refused(imagenet):
     assert labels(imagenet)["n00000003"] == names[3]
     # A renamed val folder used to take the next folder's place in sorted order (accuracy 100 -> 25).
     (imagenet / "val" / "n00000003").rename(imagenet / "val" / "n00000099")
-    with pytest.raises(EvalkitError, match=r"val/n00000099: class n00000099 is not one of the 12 classes of train/"):
+    expected = rf"val/n00000099: class n00000099 is not one of the {len(names)} classes of train/"
+    with pytest.raises(EvalkitError, match=expected):
         labels(imagenet)
 
 
@@ -166,22 +186,24 @@ def test_imagenet_val_subset_keeps_train_indices(imagenet):
 
     names = json.loads((imagenet / "classnames.json").read_text())
     shutil.rmtree(imagenet / "val" / "n00000000")  # val's folders now sort one place off train's
-    assert labels(imagenet) == {f"n{i:08d}": names[i] for i in range(1, 12)}
+    assert labels(imagenet) == {f"n{i:08d}": names[i] for i in range(1, len(names))}
 
 
 def test_imagenet_numbered_folders_are_their_class_index(imagenet):
     """ImageNetV2 names its folders 0..999: sorted as text, 10 and 11 would come before 2."""
     names = json.loads((imagenet / "classnames.json").read_text())
+    assert len(names) > 10  # so that text order (0, 1, 10, 11, 2, ...) differs from number order
     for split in ("train", "val"):
-        for index in range(12):
+        for index in range(len(names)):
             (imagenet / split / f"n{index:08d}").rename(imagenet / split / str(index))
-    assert labels(imagenet) == {str(i): names[i] for i in range(12)}
+    assert labels(imagenet) == {str(i): names[i] for i in range(len(names))}
 
 
 def test_imagenet_classnames_object_maps_folders_to_names(imagenet):
     from evalkit.errors import EvalkitError
 
-    mapping = {f"n{i:08d}": f"class {11 - i}" for i in range(12)}
+    count = len(json.loads((imagenet / "classnames.json").read_text()))
+    mapping = {f"n{i:08d}": f"class {count - 1 - i}" for i in range(count)}
     (imagenet / "classnames.json").write_text(json.dumps(mapping))
     assert labels(imagenet) == mapping
     (imagenet / "classnames.json").write_text(json.dumps({"n00000000": "one class"}))

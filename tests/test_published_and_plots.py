@@ -21,7 +21,8 @@ def test_the_published_tables_are_read_with_their_conditions():
     assert idefics[("ImageNet-1k", 16, "rices", 5000)].value == 64.5
     assert idefics[("FairFace-race", 32, "random", None)].value == 35.1
     winoground = idefics[("Winoground", 0, "random", None)]
-    assert (winoground.value, winoground.text) == (None, "5.0 (16.8/20.8)")
+    assert (winoground.value, winoground.text) == (5.0, "5.0 (16.8/20.8)")  # group (text/image)
+    assert winoground.components == (("text", 16.8), ("image", 20.8))
     assert reference_values("IDEFICS 80B Instruct")[0].model == "IDEFICS 80B Instruct"
     flamingo = reference_values("openflamingo-9b")
     assert len(flamingo) == 70 and {v.vqa_rules for v in flamingo} == {"openflamingo"}

@@ -107,15 +107,28 @@ def test_the_report_works_in_chromium(page, demo, artifacts):
     assert inline.count() == vqa[0]["prompt"].count("<image>") == 2
     page.screenshot(path=str(_kept(artifacts, "view-samples.png")), full_page=True)
 
-    # Filters: wrong only (a ranking task: the top choice is not the gold class), a class, then search.
-    page.select_option("#setting", label=setting_label("tiny IDEFICS, random weights", "hatefulmemes", 0))
-    memes = [r for r in random if r["task"] == "hatefulmemes" and r["shots"] == 0]
+    # Filters: wrong only (VQA: score 0; a ranking task: the top choice is not the gold class) on the
+    # first setting of either run with right and wrong samples both; a class on a ranking setting
+    # with two classes or more; then search.
+    def is_wrong(record: dict) -> bool:
+        return record["prediction"] != record["reference"] if "reference" in record else record["score"] == 0
+
+    runs_by_label = {"tiny IDEFICS, random weights": random, "tiny IDEFICS, trained (embedded default)": trained}
+    settings = [(label, rows) for label, run in runs_by_label.items()
+                for task in ("hatefulmemes", "imagenet", "vqav2") for shots in (0, 1)
+                for rows in [[r for r in run if r["task"] == task and r["shots"] == shots]]]
+    label, mixed = next(((label, rows) for label, rows in settings
+                         if 0 < sum(map(is_wrong, rows)) < len(rows)), (None, []))
+    assert mixed, "no setting of the demo runs has right and wrong samples both"
+    page.select_option("#setting", label=setting_label(label, mixed[0]["task"], mixed[0]["shots"]))
     page.select_option("#filter", "wrong")
-    wrong = [str(r["id"]) for r in memes if r["prediction"] != r["reference"]]
-    assert 0 < len(wrong) < len(memes) and shown_ids(page) == wrong
+    assert shown_ids(page) == [str(r["id"]) for r in mixed if is_wrong(r)]
     page.select_option("#filter", "all")
-    page.select_option("select[data-group='class']", "no")
-    assert shown_ids(page) == [str(r["id"]) for r in memes if r["reference"] == "no"]
+    label, ranked = next((label, rows) for label, rows in settings
+                         if "reference" in rows[0] and len({r["reference"] for r in rows}) > 1)
+    page.select_option("#setting", label=setting_label(label, ranked[0]["task"], ranked[0]["shots"]))
+    page.select_option("select[data-group='class']", ranked[0]["reference"])
+    assert shown_ids(page) == [str(r["id"]) for r in ranked if r["reference"] == ranked[0]["reference"]]
     page.select_option("#setting", label=setting_label("tiny IDEFICS, trained (embedded default)", "vqav2", 0))
     word = queries_of(runs / "demo-trained")[("vqav2", vqa[0]["id"])]["fields"]["question"].split()[-1].lower()
     page.fill("#search", word)
@@ -127,15 +140,20 @@ def test_the_report_works_in_chromium(page, demo, artifacts):
     assert expected and shown_ids(page) == expected
 
     # Side by side: the samples whose prediction changed between the two runs, then all of them.
+    # The setting: the first where some predictions changed between the runs and some did not.
     page.click("#nav-compare")
-    page.select_option("#compare-setting", label="hatefulmemes · 0-shot · seed 42")
-    base = {r["id"]: r for r in trained if r["task"] == "hatefulmemes" and r["shots"] == 0}
-    new = {r["id"]: r for r in memes}
-    changed = [str(i) for i in base if base[i]["prediction"] != new[i]["prediction"]]
-    assert 0 < len(changed) < len(base) and shown_ids(page, "article.pair") == changed
+    for task, shots in [(t, k) for t in ("hatefulmemes", "imagenet", "vqav2") for k in (0, 1)]:
+        base = {str(r["id"]): r for r in trained if r["task"] == task and r["shots"] == shots}
+        new = {str(r["id"]): r for r in random if r["task"] == task and r["shots"] == shots}
+        changed = [i for i in base if base[i]["prediction"] != new[i]["prediction"]]
+        if 0 < len(changed) < len(base):
+            break
+    assert 0 < len(changed) < len(base), "no setting where the two demo runs agree on some samples only"
+    page.select_option("#compare-setting", label=f"{task} · {shots}-shot · seed 42")
+    assert shown_ids(page, "article.pair") == changed
     assert page.text_content("#compare-info").startswith(f"{len(changed)} of {len(base)} samples")
     sides = page.eval_on_selector_all("article.pair >> nth=0 >> .side .prediction", "n => n.map(e => e.textContent)")
-    assert sides == [base[int(changed[0])]["prediction"], new[int(changed[0])]["prediction"]]
+    assert sides == [base[changed[0]]["prediction"], new[changed[0]]["prediction"]]
     page.uncheck("#changed-only")
     assert shown_ids(page, "article.pair") == [str(i) for i in base]
     page.check("#changed-only")

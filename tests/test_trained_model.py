@@ -45,6 +45,23 @@ def test_trained_model_scores_far_above_random(trained_scores, tiny_model, demo_
         assert random_scores[shots] <= 10
 
 
+CARD_TASKS = {"visdial": 20, "scienceqa": 30, "renderedsst2": 30, "winoground": 30}  # task: margin over random
+
+
+def card_scores(adapter, data, output) -> dict[str, float]:
+    config = RunConfig(model=adapter.name, tasks=list(CARD_TASKS), shots=[0], seeds=[42], output=output,
+                       data_dirs={"*": str(data)}, batch_size=16, limit=24, progress=False)
+    return {name: task["shots"]["0"]["mean"] for name, task in Run(config).execute(adapter)["tasks"].items()}
+
+
+def test_trained_model_beats_random_on_the_cards_last_columns(trained, tiny_model, demo_data, tmp_path):
+    random_model = IdeficsAdapter.from_pretrained(str(tiny_model), dtype="float32", device="cpu")
+    ours = card_scores(trained, demo_data.parent, tmp_path / "trained")
+    chance = card_scores(random_model, demo_data.parent, tmp_path / "random")
+    for task, margin in CARD_TASKS.items():
+        assert ours[task] >= chance[task] + margin, (task, ours[task], chance[task])
+
+
 def test_broken_answer_extraction_drops_the_score(trained, trained_scores, demo_data, tmp_path):
     task = get_task("vqav2")
     keep_everything = replace(
@@ -74,7 +91,8 @@ def test_training_is_deterministic_for_a_seed(demo_data, tmp_path):
 
     settings = TrainSettings(steps=2, batch_size=4, warmup_steps=1)
     for name in ("a", "b"):
-        train_tiny_idefics(demo_data.parent, tmp_path / name, tokenizer_corpus(), settings=settings, log_every=0)
+        train_tiny_idefics(demo_data.parent, tmp_path / name, tokenizer_corpus(), settings=settings, log_every=0,
+                           heldout_root=demo_data.parent)
     first, second = (load_file(tmp_path / name / "model.safetensors") for name in ("a", "b"))
     assert first.keys() == second.keys()
     assert all(torch.equal(first[key], second[key]) for key in first)

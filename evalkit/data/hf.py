@@ -28,7 +28,9 @@ class DatasetImage:
 
     @property
     def key(self) -> str:
-        return f"hf:{self.source}:{self.dataset.split}:{self.index}"
+        """Unique per image: a row with several image columns (Winoground) names the column."""
+        column = "" if self.column == "image" else f":{self.column}"
+        return f"hf:{self.source}:{self.dataset.split}:{self.index}{column}"
 
     @property
     def content(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -31,11 +32,20 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def open_rgb(path: Path) -> Image.Image:
     if not path.is_file():
         raise EvalkitError("image file not found", path=path)
+    return _decode(path, path)
+
+
+def open_rgb_bytes(data: bytes, name: str) -> Image.Image:
+    """An encoded image held in memory (a zip member); errors name it as `name`."""
+    return _decode(io.BytesIO(data), name)
+
+
+def _decode(source: Path | io.BytesIO, name: Path | str) -> Image.Image:
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             image.load()
             return to_rgb(image)
     except Image.DecompressionBombError as error:  # "Image size (N pixels) exceeds limit of M pixels..."
-        raise EvalkitError(f"image too large: {error}", path=path) from None
+        raise EvalkitError(f"image too large: {error}", path=name) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise EvalkitError(f"cannot decode image ({error})", path=path) from None
+        raise EvalkitError(f"cannot decode image ({error})", path=name) from None

@@ -33,15 +33,27 @@ def _correct(scores: Sequence[ClassScores], examples: Sequence[Example], k: int 
 
 @dataclass(frozen=True)
 class Accuracy:
+    """Top-1 accuracy (x100), top-k beside it, and accuracy per value of each `breakdowns` key of the
+    examples' meta (`by_<key>`, e.g. ScienceQA's subject, grade band and context)."""
+
     name: str = "accuracy"
     variant: str = "top-1"
     top_k: tuple[int, ...] = (5,)
+    breakdowns: tuple[str, ...] = ()
+    published_note: str = ""  # what to read beside published numbers (recorded in the aggregate)
 
     def score_all(self, predictions: Sequence[ClassScores], examples: Sequence[Example]) -> tuple[list[float], dict]:
         hits = _correct(predictions, examples)
         aggregate: dict[str, Any] = {"score": 100 * fmean(hits), "count": len(hits)}
         for k in self.top_k:
             aggregate[f"top_{k}"] = 100 * fmean(_correct(predictions, examples, k))
+        for key in self.breakdowns:
+            groups: dict[str, list[float]] = defaultdict(list)
+            for hit, example in zip(hits, examples):
+                groups[str(example.meta[key])].append(hit)
+            aggregate[f"by_{key}"] = {value: 100 * fmean(group) for value, group in sorted(groups.items())}
+        if self.published_note:
+            aggregate["published_note"] = self.published_note
         return [100 * hit for hit in hits], aggregate
 
 

@@ -18,11 +18,19 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class ContinuationScore:
-    """Log-probability of one candidate continuation after a prompt."""
+    """Log-probability of one candidate continuation after a prompt.
+
+    `prompt_total` / `prompt_tokens`: the log-probability of the prompt's own tokens (each predicted
+    from those before it, the first token excepted) and their count, for scores over the whole
+    sequence (m4's caption matching averages over every token); None where the adapter does not
+    report them.
+    """
 
     total: float
     mean: float
     num_tokens: int
+    prompt_total: float | None = None
+    prompt_tokens: int = 0
 
 
 class ModelAdapter(Protocol):
@@ -50,8 +58,11 @@ class ModelAdapter(Protocol):
     def generate(self, prompts: Sequence[Prompt], settings: GenerationSettings,
                  stop_strings: Sequence[str]) -> list[str]: ...
 
-    def score_continuations(self, prompt: Prompt, continuations: Sequence[str],
-                            chunk_size: int | None = None) -> list[ContinuationScore]: ...
+    def score_continuations(self, prompt: Prompt, continuations: Sequence[str], chunk_size: int | None = None,
+                            with_prompt: bool = False) -> list[ContinuationScore]:
+        """Each continuation's log-probability after `prompt`; `with_prompt`: also the prompt's own
+        (`ContinuationScore.prompt_total`), or a one-line error where the adapter cannot."""
+        ...
 
     def describe(self) -> dict[str, Any]: ...
 

@@ -55,7 +55,21 @@ def sequence_score(logprobs: torch.Tensor, tokens: list[int]) -> ContinuationSco
     return ContinuationScore(total=total, mean=total / n, num_tokens=n)
 
 
-def continuation_score(token_logprobs: Sequence[float]) -> ContinuationScore:
-    """The score of a continuation from its tokens' log-probabilities, in order."""
+def continuation_score(token_logprobs: Sequence[float], prompt_total: float | None = None,
+                       prompt_tokens: int = 0) -> ContinuationScore:
+    """The score of a continuation from its tokens' log-probabilities, in order (and, where known, its
+    prompt's own log-probability and token count)."""
     total = float(sum(token_logprobs))
-    return ContinuationScore(total=total, mean=total / len(token_logprobs), num_tokens=len(token_logprobs))
+    return ContinuationScore(total=total, mean=total / len(token_logprobs), num_tokens=len(token_logprobs),
+                             prompt_total=prompt_total, prompt_tokens=prompt_tokens)
+
+
+def prompt_log_probabilities(logits: torch.Tensor, input_ids: torch.Tensor,
+                             attention_mask: torch.Tensor) -> list[tuple[float, int]]:
+    """Per row of a left-padded batch: the summed log-probability of the prompt's own tokens (each
+    from the real tokens before it; the first real token has no prediction) and how many that covers.
+    `logits`: rows x positions x vocabulary."""
+    logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    taken = logprobs.gather(-1, input_ids[:, 1:, None].to(logprobs.device))[..., 0]
+    scored = (attention_mask[:, 1:] * attention_mask[:, :-1]).to(taken.device).bool()
+    return [(float(taken[row][scored[row]].sum()), int(scored[row].sum())) for row in range(len(taken))]

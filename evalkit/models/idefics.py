@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Collection, Sequence
 
@@ -11,7 +12,7 @@ from evalkit.errors import EvalkitError
 from evalkit.models.base import Capabilities, ContinuationScore, context_length
 from evalkit.models.chat import has_turns
 from evalkit.models.choice_tree import TrieRow, attention_mask, pack_candidates, row_tensors, rows_per_forward
-from evalkit.models.continuations import continuation_ids, continuation_score, sequence_score
+from evalkit.models.continuations import continuation_ids, continuation_score, prompt_log_probabilities, sequence_score
 from evalkit.models.generation import generate_texts
 from evalkit.models.idefics_features import FEATURES_KEYWORD, PrecomputedFeatures
 from evalkit.models.idefics_inputs import FAKE_IMAGE_TOKEN, IMAGE_TOKEN, IdeficsInputs, PreparedBatch, prompt_to_text
@@ -187,32 +188,36 @@ class IdeficsAdapter:
         tail = prompt[-1].strip(" ") if prompt and isinstance(prompt[-1], str) else ""
         return continuation_ids(self.tokenizer, tail, continuations)
 
-    def score_continuations(self, prompt: Prompt, continuations: Sequence[str],
-                            chunk_size: int | None = None) -> list[ContinuationScore]:
+    def score_continuations(self, prompt: Prompt, continuations: Sequence[str], chunk_size: int | None = None,
+                            with_prompt: bool = False) -> list[ContinuationScore]:
         """Log-probabilities of each continuation after `prompt` (`score_prepared_batch` of one prompt)."""
-        return self.score_prepared_batch(self._prepare_here([prompt]), [prompt], [continuations], chunk_size)[0]
+        return self.score_prepared_batch(self._prepare_here([prompt]), [prompt], [continuations], chunk_size,
+                                         with_prompt)[0]
 
     def score_prepared_batch(self, batch: PreparedBatch, prompts: Sequence[Prompt],
-                             continuations: Sequence[Sequence[str]],
-                             chunk_size: int | None = None) -> list[list[ContinuationScore]]:
+                             continuations: Sequence[Sequence[str]], chunk_size: int | None = None,
+                             with_prompt: bool = False) -> list[list[ContinuationScore]]:
         """Log-probabilities of each prompt's continuations. The prompts (prepared as `batch`) run in
         one forward and keep their keys/values; the continuations follow as token tries
         (evalkit/models/choice_tree.py), up to `chunk_size` candidates per forward, whichever prompt
         they belong to, every shared prefix computed once. Equal to scoring each candidate alone
-        after its prompt, up to float rounding."""
+        after its prompt, up to float rounding. `with_prompt`: each score also carries its prompt's
+        own log-probability (the prompt's logits at every position are then kept: more memory)."""
         inputs = self.model_inputs(batch)
         chunk_size = chunk_size or self.choices_per_forward
         candidates = [self.continuation_ids(p, c) for p, c in zip(prompts, continuations)]
         rows = [row for number, ids in enumerate(candidates) for row in pack_candidates(number, ids, chunk_size)]
         cache = new_cache(self.model)
         with torch.inference_mode(), self.features.active():
-            encoded = self.model(**inputs, **with_cache(self.model, cache), logits_to_keep=1)
+            encoded = self.model(**inputs, **with_cache(self.model, cache), logits_to_keep=0 if with_prompt else 1)
             first = torch.log_softmax(encoded.logits[:, -1].float(), dim=-1)
+            own = (prompt_log_probabilities(encoded.logits, inputs["input_ids"], inputs["attention_mask"])
+                   if with_prompt else [(None, 0)] * len(prompts))
             images = self.attended_images(inputs)
             values: dict[tuple[int, int], list[float]] = {}
             for chunk in rows_per_forward(rows, chunk_size):
                 values.update(self._score_rows(cache, inputs, images, first, chunk, candidates))
-        return [[continuation_score(values[number, index]) for index in range(len(ids))]
+        return [[continuation_score(values[number, index], *own[number]) for index in range(len(ids))]
                 for number, ids in enumerate(candidates)]
 
     def attended_images(self, inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:

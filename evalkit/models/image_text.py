@@ -191,10 +191,14 @@ class ImageTextAdapter:
         text, added = self.continuation_texts(prompt, continuations)
         return continuation_ids(self.tokenizer, text.rsplit(self.image_token, 1)[-1], added)
 
-    def score_continuations(self, prompt: Prompt, continuations: Sequence[str],
-                            chunk_size: int | None = None) -> list[ContinuationScore]:
+    def score_continuations(self, prompt: Prompt, continuations: Sequence[str], chunk_size: int | None = None,
+                            with_prompt: bool = False) -> list[ContinuationScore]:
         """Log-probabilities of each continuation after `prompt`: the prompt (text and images) is
-        encoded once; its keys/values serve every candidate, `chunk_size` candidates per forward."""
+        encoded once; its keys/values serve every candidate, `chunk_size` candidates per forward. The
+        prompt's own log-probability (`with_prompt`, for whole-sequence scores) is not computed here."""
+        if with_prompt:
+            raise EvalkitError("scores over the whole sequence (--normalization sequence-mean) need the prompt's "
+                               "own log-probability, which only the IDEFICS adapter computes", path=self.name)
         inputs = self.model_inputs([prompt])
         chunk_size = chunk_size or self.choices_per_forward
         candidates = self.continuation_ids(prompt, continuations)
@@ -209,7 +213,8 @@ class ImageTextAdapter:
                 # No attention mask: the one prompt has no padding and each candidate's padding comes
                 # after it, so causal attention already hides it; positions then follow the cache
                 # length (plus Qwen2-VL's stored M-RoPE offset), as during generation.
-                output = self.model(input_ids=ids, **with_cache(self.model, repeated_cache(self.model, cache, len(chunk))))
+                repeated = repeated_cache(self.model, cache, len(chunk))
+                output = self.model(input_ids=ids, **with_cache(self.model, repeated))
                 scores.extend(chunk_scores(first, torch.log_softmax(output.logits.float(), dim=-1), chunk))
         return scores
 

@@ -6,7 +6,7 @@ chosen format says how an example is written; the builder only fills it in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from evalkit.taskspec import IMAGE, PromptTemplate
@@ -35,7 +35,7 @@ def _split_on_image(text: str, image: ImageSource | None) -> Prompt:
 
 
 def render_example(template: PromptTemplate, demo: Demo) -> Prompt:
-    text = template.example
+    text = template.example + template.demo_suffix
     if not demo.show_image:
         text = text.replace(template.image_block, "", 1)
     return _split_on_image(_fill(text, demo.example, demo.answer), demo.example.image if demo.show_image else None)
@@ -79,6 +79,21 @@ def build_sequence(template: PromptTemplate, demos: Sequence[Demo]) -> Prompt:
 def build_prompt(template: PromptTemplate, demos: Sequence[Demo], query: Example) -> Prompt:
     """The demos, then the query cut just before its answer."""
     return merge_text([*build_sequence(template, demos), *render_query(template, query)])
+
+
+def image_views(example: Example) -> list[Example]:
+    """The example once per image (`Example.images`): view j shows image j and has reference j as its
+    gold answer. A one-image example is its only view."""
+    if not example.images:
+        return [example]
+    return [replace(example, image=image, references=[example.references[j]], images=())
+            for j, image in enumerate(example.images)]
+
+
+def query_prompts(template: PromptTemplate, demos: Sequence[Demo], query: Example,
+                  per_image: bool) -> list[Prompt]:
+    """The query's prompts: one, or one per image of the query when the task scores each image."""
+    return [build_prompt(template, demos, view) for view in (image_views(query) if per_image else [query])]
 
 
 def prompt_text(prompt: Prompt) -> str:

@@ -80,17 +80,18 @@ class ContextBudget:
 
 
 def answer_room(mode: str, max_new_tokens: int, template: PromptTemplate,
-                continuation_ids: Callable[[Prompt, Sequence[str]], list[list[int]]]) -> Callable[[Example], int]:
+                continuation_ids: Callable[[Prompt, Sequence[str]], list[list[int]]],
+                choices_key: str = "choices") -> Callable[[Example], int]:
     """Tokens a query's answer may take after its prompt: the generation's `max_new_tokens`, or in a
-    ranking task the longest of the query's choices as they are scored (worked out once per query
-    text and set of choices: ImageNet's 1,000 class names once)."""
+    ranking task the longest of the query's choices (`meta[choices_key]`) as they are scored (worked
+    out once per query text and set of choices: ImageNet's 1,000 class names once)."""
     if mode != "rank":
         return lambda query: max_new_tokens
     known: dict[tuple, int] = {}
 
     def room(query: Example) -> int:
         tail = render_query(template, query)
-        choices = tuple(dict.fromkeys(query.meta["choices"]))
+        choices = tuple(dict.fromkeys(query.meta[choices_key]))
         key = (tail[-1] if tail and isinstance(tail[-1], str) else "", choices)
         if key not in known:
             continuations = [render_continuation(template, choice) for choice in choices]

@@ -18,7 +18,8 @@ from evalkit.report.published import benchmark_order
 from evalkit.report.store import StoredRun, benchmark_name
 from evalkit.report.table import DROPPED_LEGEND, DROPPED_MARK, dropped_shots, run_marks
 
-METRIC_LABELS = {"vqa_accuracy": "VQA acc", "cider": "CIDEr", "roc_auc": "ROC-AUC", "accuracy": "acc"}
+METRIC_LABELS = {"vqa_accuracy": "VQA acc", "cider": "CIDEr", "roc_auc": "ROC-AUC", "accuracy": "acc",
+                 "ndcg": "NDCG", "group_text_image": "group (text/image)"}
 FORMATS = ("markdown", "csv", "latex")
 DIGITS = 1  # as the model card prints them
 
@@ -49,6 +50,10 @@ class Entry:
     dropped_shots: int = 0  # demos dropped to fit the model's context, over the seeds
     finished: bool = True  # the run's results.json says "finished": true
     marks: str = ""  # what the run's label adds: " [unfinished]", " [--limit N]"
+    # Parts of a composite score beside the headline (Winoground: text, image), means over seeds.
+    components: dict[str, float] | None = None
+    # What the metric says to read beside published numbers (VisDial's NDCG rules, Winoground's labels).
+    note: str = ""
 
     @property
     def shown(self) -> str:
@@ -67,6 +72,20 @@ def _bucket_std(entry: dict[str, Any]) -> float | None:
     values = [a["bucket_std"] for a in entry.get("per_seed", {}).values()
               if isinstance(a, dict) and isinstance(a.get("bucket_std"), (int, float))]
     return statistics.fmean(values) if values else None
+
+
+def _components(entry: dict[str, Any]) -> dict[str, float] | None:
+    """Each composite part's mean over the seeds that report it."""
+    seeds = [a["components"] for a in entry.get("per_seed", {}).values()
+             if isinstance(a, dict) and isinstance(a.get("components"), dict)]
+    if not seeds:
+        return None
+    return {part: statistics.fmean(seed[part] for seed in seeds) for part in seeds[0]}
+
+
+def _note(entry: dict[str, Any]) -> str:
+    notes = [a.get("published_note") for a in entry.get("per_seed", {}).values() if isinstance(a, dict)]
+    return next((str(note) for note in notes if note), "")
 
 
 def collect(runs: Sequence[StoredRun]) -> list[Entry]:
@@ -92,6 +111,7 @@ def collect(runs: Sequence[StoredRun]) -> list[Entry]:
                     shot_selection=str(task.get("shot_selection") or "random"),
                     num_queries=task.get("num_queries"), kind=_kind(task), dropped_shots=dropped_shots(entry),
                     finished=run.finished, marks=run_marks(run.results, run.finished),
+                    components=_components(entry), note=_note(entry),
                 ))
     return entries
 
@@ -159,6 +179,8 @@ def format_score(entry: Entry | None, digits: int = DIGITS, plus_minus: str = "Â
         text += f" {plus_minus} {entry.std:.{digits}f}"
     if entry.bucket_std is not None:
         text += f" ({entry.bucket_std:.{digits}f})"
+    if entry.components:
+        text += " (" + "/".join(f"{value:.{digits}f}" for value in entry.components.values()) + ")"
     return text + (f" {DROPPED_MARK}" if entry.dropped_shots else "")
 
 

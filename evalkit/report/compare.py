@@ -51,7 +51,7 @@ def known_metrics() -> set[str]:
 
     names = {"*", *DEFAULT_TOLERANCES}
     for task in all_tasks().values():
-        names |= {task.metric.name, *(metric.name for metric in task.metric_variants.values())}
+        names |= {task.metric.name, *(task.metric_for(variant).name for variant in task.metric_variants)}
     return names
 
 

@@ -26,7 +26,9 @@ PUBLISHED_METRICS = {
 
 @dataclass(frozen=True)
 class PublishedValue:
-    """One published cell. `value` is None for composite text cells (Winoground's "8.0 (18.75/22.5)")."""
+    """One published cell. A composite cell (Winoground's "8.0 (18.75/22.5)" under the metric
+    group_text_image) gives its first part as `value` and the others as `components`; `value` is None
+    for text that is no number."""
 
     reference: str
     model: str
@@ -38,6 +40,7 @@ class PublishedValue:
     shot_selection: str = "random"
     support_set: int | None = None
     source: str = ""
+    components: tuple[tuple[str, float], ...] = ()
 
     @property
     def vqa_rules(self) -> str | None:
@@ -56,6 +59,24 @@ def _number(text: str) -> float | None:
         return None
 
 
+def composite(text: str, metric: str) -> tuple[float, tuple[tuple[str, float], ...]] | None:
+    """A composite cell read by its metric's parts: group_text_image with "5.0 (16.8/20.8)" (the base
+    models' cells: group, then text/image in brackets) or "9.2/20.0/25.0 (1.2/1.2/2.5)" (the instruct
+    ones': every part first, differences to the base model in brackets) -> (5.0, (("text", 16.8),
+    ("image", 20.8))). None when the text does not have that shape."""
+    parts = metric.split("_")
+    head, _, bracket = text.partition("(")
+    try:
+        first = [float(number) for number in head.strip().split("/")]
+        inside = [float(number) for number in bracket.rstrip(") ").split("/")] if bracket else []
+    except ValueError:
+        return None
+    numbers = first if len(first) == len(parts) else first + inside if len(first) == 1 else []
+    if len(parts) < 2 or len(numbers) != len(parts):
+        return None
+    return numbers[0], tuple(zip(parts[1:], numbers[1:]))
+
+
 def _read_file(path: Path) -> list[PublishedValue]:
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -69,12 +90,15 @@ def _read_file(path: Path) -> list[PublishedValue]:
                 support = int(row["support_set"]) if row.get("support_set") else None
             except ValueError:
                 raise EvalkitError(f"line {line}: not an integer", path=path, field="shots/support_set") from None
+            value, components = _number(row["value"]), ()
+            if value is None:
+                value, components = composite(row["value"].strip(), row["metric"].strip()) or (None, ())
             values.append(PublishedValue(
                 reference=reference_name(row["model"]), model=row["model"].strip(),
                 benchmark=row["benchmark"].strip(), metric=row["metric"].strip(), shots=shots,
-                value=_number(row["value"]), text=row["value"].strip(),
+                value=value, text=row["value"].strip(),
                 shot_selection=(row.get("shot_selection") or "random").strip(), support_set=support,
-                source=path.name,
+                source=path.name, components=components,
             ))
     return values
 

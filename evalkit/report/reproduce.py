@@ -34,7 +34,25 @@ def condition_notes(entry: Entry, published: PublishedValue, limit: int | None) 
 def _value(entry: Entry) -> str:
     if entry.mean is None:
         return "unscored"
-    return f"{entry.mean:.1f}" + (f" ± {entry.std:.1f}" if entry.std is not None else "")
+    text = f"{entry.mean:.1f}" + (f" ± {entry.std:.1f}" if entry.std is not None else "")
+    return text + _parts(list((entry.components or {}).values()), "{:.1f}")
+
+
+def _parts(values: list[float], pattern: str) -> str:
+    """A composite's other parts in brackets, as the card prints them: " (16.8/20.8)"."""
+    return " (" + "/".join(pattern.format(value) for value in values) + ")" if values else ""
+
+
+def _published(match: PublishedValue) -> str:
+    return f"{match.value:.1f}" + _parts([value for _, value in match.components], "{:.1f}")
+
+
+def _delta(entry: Entry, match: PublishedValue) -> str:
+    if entry.mean is None or match.value is None:
+        return ""
+    ours = entry.components or {}
+    parts = [ours[name] - value for name, value in match.components if name in ours]
+    return f"{entry.mean - match.value:+.1f}" + _parts(parts, "{:+.1f}")
 
 
 def reproduction_markdown(runs: Sequence[StoredRun], reference: str, folder: Path | None = None) -> str:
@@ -54,8 +72,8 @@ def reproduction_markdown(runs: Sequence[StoredRun], reference: str, folder: Pat
             cells = ["", "", f"not in {reference}"]
         else:
             used.add(match)
-            delta = "" if entry.mean is None else f"{entry.mean - match.value:+.1f}"
-            cells = [f"{match.value:.1f}", delta, "; ".join(condition_notes(entry, match, limits[entry.run]))]
+            notes = condition_notes(entry, match, limits[entry.run]) + ([entry.note] if entry.note else [])
+            cells = [_published(match), _delta(entry, match), "; ".join(notes)]
         lines.append(f"| {entry.label} | {entry.benchmark} | {metric_label(entry.metric)} | {entry.shots} | "
                      f"{_value(entry)} | " + " | ".join(cells) + " |")
     ours = {entry.benchmark for entry in collect(runs)}

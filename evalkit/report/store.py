@@ -3,9 +3,10 @@
 A run folder holds results.json (config, model, environment and per task and shot count the per-seed
 aggregates with their mean and std; rewritten atomically after every task, `"finished": true` once the
 run is complete), samples.jsonl (one line per query and seed, appended as settings finish: task, shots,
-seed, id, demo_ids, prompt, generation, prediction, score, and the gold class for ranking tasks),
-examples.jsonl (what those ids stand for: each query's and demo's image, text and references, once
-per run; `evalkit/example_log.py`),
+seed, id, demo_ids, prompt, generation, prediction, score, and the gold class for ranking tasks; a
+task that scores one prompt per image records a list of prompts, a table of choice scores and the
+best choice of each row), examples.jsonl (what those ids stand for: each query's and demo's image,
+text and references, once per run; `evalkit/example_log.py`),
 predictions_*.json (each setting in the benchmark's official results format) and table.md.
 `evalkit run` writes under results/runs/ by default; committed baselines live in results/baselines/,
 published reference numbers in results/published/. `evalkit table / compare / plot` read only these files.

@@ -45,6 +45,11 @@ def draw_support_per_class(pool: Sequence[Example], per_class: int, seed: int) -
     return sorted(chosen, key=lambda example: str(example.id))
 
 
+def support_set(pool: Sequence[Example], size: int, per_class: int | None, seed: int) -> list[Example]:
+    """The trial's support set: `per_class` examples of each class when given, else `size` in all."""
+    return draw_support_per_class(pool, per_class, seed) if per_class else draw_support(pool, size, seed)
+
+
 @dataclass
 class RandomShots:
     """Each query gets its own k demos sampled without replacement from the support set."""

@@ -7,11 +7,15 @@ from typing import Callable
 
 from evalkit.synthetic.classification import write_fairface, write_hatefulmemes, write_imagenet
 from evalkit.synthetic.captions import write_coco, write_flickr30k, write_nocaps
+from evalkit.synthetic.dialogs import write_visdial
+from evalkit.synthetic.rendered_text import write_renderedsst2
+from evalkit.synthetic.scienceqa import write_scienceqa
 from evalkit.synthetic.vqa_family import write_okvqa, write_textcaps, write_textvqa, write_vizwiz
 from evalkit.synthetic.vqav2 import write_vqav2
+from evalkit.synthetic.winoground import write_winoground
 
 # Bump when any picture, question or answer changes: cached copies are then rewritten.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 WRITERS: dict[str, Callable[..., object]] = {
     "vqav2": write_vqav2,
@@ -25,6 +29,10 @@ WRITERS: dict[str, Callable[..., object]] = {
     "hatefulmemes": write_hatefulmemes,
     "imagenet": write_imagenet,
     "fairface": write_fairface,
+    "visdial": write_visdial,
+    "scienceqa": write_scienceqa,
+    "renderedsst2": write_renderedsst2,
+    "winoground": write_winoground,
 }
 
 

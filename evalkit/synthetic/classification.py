@@ -1,4 +1,4 @@
-"""Synthetic Hateful Memes, ImageNet (a 12-class shape subset with its own classnames.json) and
+"""Synthetic Hateful Memes, ImageNet (an 18-class shape subset with its own classnames.json) and
 FairFace, in their official layouts."""
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ def write_hatefulmemes(root: Path, seed: int = 0, sizes: dict[str, int] | None =
 
 
 def imagenet_classes() -> list[tuple[str, str, str]]:
-    """(wnid, colour, shape) for 12 synthetic classes, named like "red circle"."""
-    pairs = [(color, shape) for color in ("red", "green", "blue", "yellow") for shape in SHAPES]
+    """(wnid, colour, shape) for 18 synthetic classes, named like "red circle" (more than 16, so that
+    the card's 16-shot cells with one support image per class can be drawn)."""
+    pairs = [(color, shape) for color in sorted(COLORS) for shape in SHAPES]
     return [(f"n{index:08d}", color, shape) for index, (color, shape) in enumerate(pairs)]
 
 
