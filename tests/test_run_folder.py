@@ -16,6 +16,7 @@ import pytest
 
 from evalkit.assets import TRAINED_MODEL
 from evalkit.cli import main
+from evalkit.errors import EvalkitError
 from evalkit.report.lock import LOCK_FILE
 from evalkit.runner import Run, RunConfig
 
@@ -270,3 +271,27 @@ def test_run_files_follow_the_umask_and_the_table_says_limit(data, tmp_path, cap
     assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o640" for p in files}
     assert "| idefics-tiny-trained [--limit 2] | vqav2 |" in (tmp_path / "out" / "table.md").read_text().replace(
         str(TRAINED_MODEL), "idefics-tiny-trained")
+
+
+def test_processes_checking_one_output_folder_at_once_do_not_trip_each_other(tmp_path):
+    """Every process of a torchrun run checks the folder at the same moment (CI once failed on a
+    probe file one process deleted under another)."""
+    import threading
+
+    from evalkit.report.store import prepare_output
+
+    failures: list[str] = []
+
+    def check_many_times() -> None:
+        for _ in range(200):
+            try:
+                prepare_output(tmp_path / "run")
+            except EvalkitError as error:
+                failures.append(str(error))
+
+    threads = [threading.Thread(target=check_many_times) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and [p.name for p in (tmp_path / "run").iterdir()] == []

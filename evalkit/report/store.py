@@ -30,13 +30,14 @@ EXAMPLES_FILE = "examples.jsonl"  # written by evalkit/example_log.py
 
 
 def prepare_output(folder: Path) -> Path:
+    """Create `folder` and check it is writable. Every process of a data-parallel run calls this at
+    once, so each probes with a file of its own (a shared name let one process delete another's probe)."""
     if folder.exists() and not folder.is_dir():
         raise EvalkitError("the output folder is a file", path=folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".evalkit-write-test"
-        probe.write_text("")
-        probe.unlink()
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".evalkit-write-test-"):
+            pass
     except OSError as error:
         raise EvalkitError(f"output folder is not writable ({error.strerror})", path=folder) from None
     return folder
