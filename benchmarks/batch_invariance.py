@@ -23,7 +23,7 @@ import torch
 
 from bench_models import load_benchmark_model
 from classification_scoring import imagenet_prompts
-from evalkit.batching import generate_all, score_all
+from evalkit.run.batching import generate_all, score_all
 from evalkit.data.classification import imagenet_class_names
 from evalkit.prompts.builder import render_continuation
 from evalkit.registry import get_task

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from bench_models import load_benchmark_model
-from evalkit.batching import generate_all
+from evalkit.run.batching import generate_all
 from evalkit.models.flops import flop_counter
 from evalkit.models.idefics import IdeficsAdapter
 from evalkit.models.vision_cache import VisionFeatureCache

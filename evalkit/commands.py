@@ -19,7 +19,7 @@ def _load_adapter(config, device: str):
 
 def run_config(args: argparse.Namespace):
     from evalkit.cli import data_dirs, default_output
-    from evalkit.runner import RunConfig
+    from evalkit.run.runner import RunConfig
 
     return RunConfig(
         model=args.model, tasks=args.tasks, shots=args.shots, seeds=args.seeds,
@@ -39,9 +39,9 @@ def run_config(args: argparse.Namespace):
 
 
 def execute_run(config, label: str | None = None, quiet: bool = False) -> dict:
-    from evalkit.distributed import Processes
+    from evalkit.run.distributed import Processes
     from evalkit.report.table import results_table
-    from evalkit.runner import Run
+    from evalkit.run.runner import Run
 
     processes = Processes.from_environment()
     run = None
@@ -84,7 +84,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from evalkit.environment import describe_environment
     from evalkit.registry import get_task
-    from evalkit.report.store import prepare_output, write_atomic, write_json
+    from evalkit.files import prepare_output, write_atomic, write_json
     from evalkit.report.table import breakdown_table, results_table
     from evalkit.scoring import match_predictions, read_predictions_file, score_predictions
 
@@ -133,7 +133,7 @@ def _score(args: argparse.Namespace) -> int:
 def _check_score_output(folder: Path, force: bool) -> None:
     """`score --output` writes results.json and samples.jsonl: never over an `evalkit run`'s folder
     (one with progress/, or a results.json that `score` did not write) unless forced."""
-    from evalkit.report.journal import PROGRESS
+    from evalkit.run.journal import PROGRESS
 
     results = folder / "results.json"
     try:
@@ -218,7 +218,7 @@ def _runs(paths: list[Path]):
 
 def _emit(text: str, output: Path | None) -> None:
     """Print, or write atomically to `output` (its folder created)."""
-    from evalkit.report.store import prepare_output, write_atomic
+    from evalkit.files import prepare_output, write_atomic
 
     if output is None:
         print(text, end="")
@@ -313,7 +313,7 @@ DEMO_TASKS = ("vqav2", "okvqa", "textvqa", "vizwiz", "coco", "hatefulmemes", "im
 def cmd_demo(args: argparse.Namespace) -> int:
     from evalkit.assets import DEFAULT_WORKDIR, TRAINED_MODEL, ensure_data, ensure_random_model
     from evalkit.report.table import breakdown_table, results_table
-    from evalkit.runner import RunConfig
+    from evalkit.run.runner import RunConfig
 
     if args.limit is not None and args.limit < 1:
         raise EvalkitError("must be at least 1", field="--limit")
@@ -339,7 +339,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from evalkit.cli import data_dirs
     from evalkit.reproduction import dry_run, reproduce
-    from evalkit.run_config import RunConfig
+    from evalkit.run.config import RunConfig
 
     if not args.data_dir:
         raise EvalkitError("give the data folder (one sub-folder per task, as make-data writes)", field="--data-dir")

@@ -21,9 +21,9 @@ from typing import Any, Iterable, Sequence
 
 from evalkit.data.skips import Skips
 from evalkit.prompts.builder import query_prompts, render_continuation
-from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig, chosen
+from evalkit.run.config import FLAMINGO_TEXT_DEMOS, RunConfig, chosen
 from evalkit.shots.random_shots import RandomShots, support_set
-from evalkit.task_settings import generation_settings, load_task_data, setting_demos, task_shots, zero_shot_style
+from evalkit.run.task_settings import generation_settings, load_task_data, setting_demos, task_shots, zero_shot_style
 from evalkit.taskspec import TaskSpec
 from evalkit.types import Prompt
 
@@ -175,7 +175,7 @@ def measure_throughput(adapter: Any, config: RunConfig, task: TaskSpec, batches:
     candidate and generated tokens alike, as the plan counts them)."""
     import time
 
-    from evalkit.batching import generate_all, score_all
+    from evalkit.run.batching import generate_all, score_all
 
     pool, queries = load_task_data(task, config, Skips(config.skip_unpaired))
     shots, seed = max(task_shots(task, config)), config.seeds[0]

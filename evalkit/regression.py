@@ -18,8 +18,9 @@ from typing import Any
 
 from evalkit.assets import TRAINED_MODEL, ensure_data
 from evalkit.report.compare import Comparison, compare_runs, comparison_markdown
-from evalkit.report.store import RESULTS_FILE, SAMPLES_FILE, load_run, write_atomic, write_json
-from evalkit.runner import Run, RunConfig
+from evalkit.files import write_atomic, write_json
+from evalkit.report.store import RESULTS_FILE, SAMPLES_FILE, load_run
+from evalkit.run.runner import Run, RunConfig
 
 BASELINE = Path(__file__).resolve().parents[1] / "results" / "baselines" / "tiny-trained"
 REPORT_FILE = "regression-report.md"

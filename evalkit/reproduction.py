@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from evalkit.registry import all_tasks
 from evalkit.report.published import PublishedValue, reference_values
-from evalkit.run_config import RunConfig
+from evalkit.run.config import RunConfig
 from evalkit.taskspec import TaskSpec
 
 
@@ -141,12 +141,13 @@ def reproduce(reference: str, base: RunConfig, published: Path | None = None, ad
     """Run every card cell (resuming what the output folder already holds) and write `card.md`,
     `report.md` (card, comparison, plots) and `plots/` into `base.output`; returns the report."""
     from evalkit.commands import _load_adapter
-    from evalkit.distributed import Processes
+    from evalkit.run.distributed import Processes
     from evalkit.report.cards import render_tables
     from evalkit.report.plot import plot_runs
     from evalkit.report.reproduce import reproduction_markdown
-    from evalkit.report.store import load_run, write_atomic
-    from evalkit.runner import Run
+    from evalkit.files import write_atomic
+    from evalkit.report.store import load_run
+    from evalkit.run.runner import Run
 
     runs, uncovered = card_runs(reference, published)
     configs = run_configs(runs, base)

@@ -417,7 +417,7 @@ HELD = []  # locks a case holds until the next case starts
 
 
 def output_held_by_another_run(vqa: Path, tmp: Path):
-    from evalkit.report.lock import lock_folder
+    from evalkit.run.lock import lock_folder
 
     (tmp / "out").mkdir()
     HELD.append(lock_folder(tmp / "out"))
@@ -427,8 +427,8 @@ def output_held_by_another_run(vqa: Path, tmp: Path):
 def rerun_with_other_settings(vqa: Path, tmp: Path):
     """The folder holds a run made with --zero-shot none (its identity as that run wrote it)."""
     from evalkit.registry import get_task
-    from evalkit.report.journal import claim_output
-    from evalkit.runner import RunConfig
+    from evalkit.run.journal import claim_output
+    from evalkit.run.runner import RunConfig
 
     earlier = RunConfig(model=str(TRAINED_MODEL), tasks=["vqav2"], shots=[0], seeds=[42], output=tmp / "out",
                         data_dirs={"*": str(vqa)}, dtype="float32", device="cpu", zero_shot="none")

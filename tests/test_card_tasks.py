@@ -9,7 +9,7 @@ import pytest
 
 from evalkit.metrics.classification import ranked
 from evalkit.models.base import Capabilities, ContinuationScore
-from evalkit.runner import Run, RunConfig
+from evalkit.run.runner import Run, RunConfig
 from evalkit.synthetic import write_scienceqa, write_visdial, write_winoground
 
 

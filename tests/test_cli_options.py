@@ -32,7 +32,7 @@ def test_demo_help_lists_every_demo_task(capsys):
 
 
 def test_sigterm_stops_with_a_message_and_keeps_the_work(vqav2_dir, tmp_path, capsys, monkeypatch):
-    from evalkit.runner import Run
+    from evalkit.run.runner import Run
 
     original = Run._evaluate_setting
 

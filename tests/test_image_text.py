@@ -14,7 +14,7 @@ from evalkit.models.image_text import ImageTextAdapter
 from evalkit.models.select import load_adapter
 from evalkit.prompts.builder import Demo, build_prompt, render_continuation
 from evalkit.registry import get_task
-from evalkit.runner import Run, RunConfig
+from evalkit.run.runner import Run, RunConfig
 from evalkit.synthetic import write_coco
 from evalkit.taskspec import GenerationSettings
 from evalkit.types import Example

@@ -14,7 +14,7 @@ from evalkit.registry import all_tasks
 from evalkit.regression import without_meteor
 from evalkit.report.published import reference_values
 from evalkit.reproduction import card_runs, reproduce
-from evalkit.run_config import RunConfig
+from evalkit.run.config import RunConfig
 
 CARD = Path(__file__).parent / "data" / "published-card"  # the 9B card at its fewest shot counts
 CARD_COLUMNS = ["VQAv2", "OKVQA", "TextVQA", "VizWiz", "TextCaps", "COCO", "NoCaps", "Flickr30k", "VisDial",
@@ -82,7 +82,7 @@ def test_dry_run_prompt_tokens_match_the_model_inputs(synthetic_data):
     [cell] = Planner(TokenCounter(str(TRAINED_MODEL)), batch_size=8).plan("run", config, [task])
     inputs = IdeficsInputs(AutoProcessor.from_pretrained(TRAINED_MODEL))
     from evalkit.shots.random_shots import RandomShots, support_set
-    from evalkit.task_settings import load_task_data, setting_demos
+    from evalkit.run.task_settings import load_task_data, setting_demos
     from evalkit.data.skips import Skips
 
     pool, queries = load_task_data(task, config, Skips())

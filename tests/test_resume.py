@@ -15,7 +15,7 @@ import pytest
 from evalkit.assets import TRAINED_MODEL
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
-from evalkit.report.journal import Journal, prompt_digest
+from evalkit.run.journal import Journal, prompt_digest
 from evalkit.types import Example, FileImage
 
 OUTPUT_FILES = ("results.json", "samples.jsonl", "examples.jsonl", "table.md", "predictions_vqav2_0shot_seed42.json",

@@ -17,8 +17,8 @@ import pytest
 from evalkit.assets import TRAINED_MODEL
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
-from evalkit.report.lock import LOCK_FILE
-from evalkit.runner import Run, RunConfig
+from evalkit.run.lock import LOCK_FILE
+from evalkit.run.runner import Run, RunConfig
 
 
 @pytest.fixture()
@@ -69,7 +69,7 @@ def test_a_killed_runs_lock_is_taken_over(data, tmp_path, capsys):
     output = tmp_path / "out"
     output.mkdir()
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from evalkit.report.lock import lock_folder; held = lock_folder(Path(sys.argv[1])); "
+                               "from evalkit.run.lock import lock_folder; held = lock_folder(Path(sys.argv[1])); "
                                "print('held', flush=True); time.sleep(60)", str(output)],
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -90,7 +90,7 @@ def test_without_flock_a_live_owner_is_respected_and_a_dead_one_replaced(tmp_pat
     import socket
 
     from evalkit.errors import EvalkitError
-    from evalkit.report.lock import lock_folder
+    from evalkit.run.lock import lock_folder
 
     def no_flock(descriptor, operation):
         raise OSError(errno.ENOLCK, "No locks available")
@@ -278,7 +278,7 @@ def test_processes_checking_one_output_folder_at_once_do_not_trip_each_other(tmp
     probe file one process deleted under another)."""
     import threading
 
-    from evalkit.report.store import prepare_output
+    from evalkit.files import prepare_output
 
     failures: list[str] = []
 

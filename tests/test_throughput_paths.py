@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from evalkit.assets import TRAINED_MODEL
-from evalkit.batching import generate_all
+from evalkit.run.batching import generate_all
 from evalkit.cli import main
 from evalkit.models.idefics import IdeficsAdapter
 from evalkit.models.vision_cache import VisionFeatureCache
@@ -288,7 +288,7 @@ class ScoringRunsOutOfMemory:
 
 
 def test_out_of_memory_while_scoring_halves_the_choices_per_forward_and_keeps_every_score(prompts):
-    from evalkit.batching import score_all
+    from evalkit.run.batching import score_all
 
     choices = [" red", " blue", " green", " yellow", " purple"]
     model = ScoringRunsOutOfMemory(adapter(0), fits=2)
@@ -328,7 +328,7 @@ def test_scoring_back_off_is_recorded_in_the_results_and_keeps_the_scores(synthe
 
 
 def test_out_of_memory_with_nothing_left_to_halve_is_a_one_line_error(prompts):
-    from evalkit.batching import score_all
+    from evalkit.run.batching import score_all
     from evalkit.errors import EvalkitError
 
     with pytest.raises(EvalkitError, match="out of memory with a batch of one prompt; use a smaller --dtype"):

@@ -9,7 +9,7 @@ import torch
 from evalkit.assets import TRAINED_MODEL, ensure_data, tokenizer_corpus
 from evalkit.models.idefics import IdeficsAdapter
 from evalkit.registry import get_task
-from evalkit.runner import Run, RunConfig
+from evalkit.run.runner import Run, RunConfig
 from evalkit.taskspec import PromptTemplate
 
 LIMIT = 90  # 30 pictures x (colour, count, yes/no)

@@ -10,118 +10,21 @@ text and references, once per run; `evalkit/example_log.py`),
 predictions_*.json (each setting in the benchmark's official results format) and table.md.
 `evalkit run` writes under results/runs/ by default; committed baselines live in results/baselines/,
 published reference numbers in results/published/. `evalkit table / compare / plot` read only these files.
+This module reads them; evalkit/run/ writes them.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from evalkit.errors import EvalkitError
 
 RESULTS_FILE = "results.json"
 SAMPLES_FILE = "samples.jsonl"
 EXAMPLES_FILE = "examples.jsonl"  # written by evalkit/example_log.py
-
-
-def prepare_output(folder: Path) -> Path:
-    """Create `folder` and check it is writable. Every process of a data-parallel run calls this at
-    once, so each probes with a file of its own (a shared name let one process delete another's probe)."""
-    if folder.exists() and not folder.is_dir():
-        raise EvalkitError("the output folder is a file", path=folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".evalkit-write-test-"):
-            pass
-    except OSError as error:
-        raise EvalkitError(f"output folder is not writable ({error.strerror})", path=folder) from None
-    return folder
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename over it: never a half-written file, and
-    a failed write (a full disk) leaves the previous version in place. The file gets the permissions
-    the user's umask gives any new file (mkstemp alone would make it private)."""
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
-        os.fchmod(handle, 0o666 & ~_umask())
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        raise EvalkitError(f"cannot write ({error.strerror})", path=path) from None
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-# A temporary file of `write_atomic` is `.<name>.<random><suffix>`; older versions wrote it without
-# the suffix. Any found when a run starts is left by a process killed mid-write.
-TEMPORARY_SUFFIX = ".evalkit-tmp"
-_OLD_TEMPORARY = re.compile(r"^\.(results\.json|table\.md|runtime\.json|identity\.json|predictions_.+\.json)"
-                            r"\.[a-z0-9_]{8}$")
-
-
-def remove_temporary_files(folder: Path) -> list[Path]:
-    """Delete the temporary files killed writes left in a run folder (and its progress/); returns them."""
-    left = [path for place in (folder, folder / "progress") if place.is_dir() for path in place.iterdir()
-            if path.is_file() and (path.name.endswith(TEMPORARY_SUFFIX) or _OLD_TEMPORARY.match(path.name))]
-    for path in left:
-        path.unlink(missing_ok=True)
-    return left
-
-
-def mark_unfinished(folder: Path) -> None:
-    """Before a rerun changes anything, its old results.json says it is no longer a finished run."""
-    path = folder / RESULTS_FILE
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if isinstance(results, dict) and results.get("finished"):
-        write_json(path, {**results, "finished": False})
-
-
-def discard_outputs(folder: Path) -> None:
-    """The files of a run `--force` discards (results.json first, so no reader sees half of them)."""
-    for path in (folder / RESULTS_FILE, folder / SAMPLES_FILE, folder / "table.md", folder / "runtime.json",
-                 *sorted(folder.glob("predictions_*.json"))):
-        path.unlink(missing_ok=True)
-
-
-def write_json(path: Path, document: Any) -> None:
-    write_atomic(path, json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-class SampleLog:
-    """samples.jsonl, one JSON object a line, flushed after every batch."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.path.write_text("", encoding="utf-8")
-
-    def append(self, records: Iterable[dict]) -> None:
-        try:
-            with self.path.open("a", encoding="utf-8") as out:
-                for record in records:
-                    out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-        except OSError as error:
-            raise EvalkitError(f"cannot write ({error.strerror})", path=self.path) from None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from typing import Any, Sequence
 from evalkit import __version__
 from evalkit.errors import EvalkitError
 from evalkit.report.cards import card_tables, collect, format_score
-from evalkit.report.store import StoredRun, prepare_output
+from evalkit.files import prepare_output
+from evalkit.report.store import StoredRun
 from evalkit.report.view_data import write_file, write_run_data
 from evalkit.report.view_images import ImageStore, folder_size
 

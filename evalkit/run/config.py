@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from evalkit.data.source import task_location
 from evalkit.errors import EvalkitError
 from evalkit.models.loading import checkpoint_signature
-from evalkit.report.journal import as_identity
+from evalkit.run.journal import as_identity
 from evalkit.taskspec import NORMALIZATIONS, OVERFLOW_POLICIES, ZERO_SHOT_STYLES, TaskSpec
 
 FLAMINGO_TEXT_DEMOS = 2

@@ -15,9 +15,9 @@ from typing import Any, Callable, Sequence
 from tqdm.auto import tqdm
 
 from evalkit import __version__
-from evalkit.batching import generate_all, length_order, score_all
+from evalkit.run.batching import generate_all, length_order, score_all
 from evalkit.data.skips import SHOWN_IDS, Skips
-from evalkit.distributed import Processes
+from evalkit.run.distributed import Processes
 from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
 from evalkit.example_log import EXAMPLES_FILE, example_records
@@ -26,14 +26,15 @@ from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import Demo, build_prompt, image_views, prompt_text, query_prompts, render_continuation
 from evalkit.prompts.context import ContextBudget, FittedPrompt, answer_room
 from evalkit.registry import expand_task_names, get_task
-from evalkit.run_config import RunConfig, chosen
-from evalkit.report.journal import Journal, prompt_digests, take_folder
-from evalkit.report.lock import FolderLock
-from evalkit.report.store import SampleLog, mark_unfinished, prepare_output, write_atomic, write_json
+from evalkit.run.config import RunConfig, chosen
+from evalkit.run.journal import Journal, prompt_digests, take_folder
+from evalkit.run.lock import FolderLock
+from evalkit.files import prepare_output, write_atomic, write_json
+from evalkit.run.writer import SampleLog, mark_unfinished
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import choice_score, score_predictions
 from evalkit.shots.random_shots import RandomShots, support_set
-from evalkit.task_settings import generation_settings, load_task_data, setting_demos, task_shots, zero_shot_style
+from evalkit.run.task_settings import generation_settings, load_task_data, setting_demos, task_shots, zero_shot_style
 from evalkit.taskspec import GenerationSettings, OverflowPolicy, TaskSpec
 from evalkit.types import Example, Prompt
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 from evalkit.data.skips import Skips
 from evalkit.errors import EvalkitError
 from evalkit.prompts.builder import Demo
-from evalkit.run_config import FLAMINGO_TEXT_DEMOS, RunConfig, chosen
+from evalkit.run.config import FLAMINGO_TEXT_DEMOS, RunConfig, chosen
 from evalkit.shots.random_shots import RandomShots
 from evalkit.taskspec import GenerationSettings, TaskSpec
 from evalkit.types import Example

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from evalkit.errors import EvalkitError
-from evalkit.report.lock import FolderLock, lock_folder
-from evalkit.report.store import discard_outputs, remove_temporary_files, write_json
+from evalkit.run.lock import FolderLock, lock_folder
+from evalkit.files import write_json
+from evalkit.run.writer import discard_outputs, remove_temporary_files
 from evalkit.types import Example, content_id
 
 PROGRESS = "progress"
