@@ -21,11 +21,11 @@ from typing import Any, Iterable, Sequence
 
 from evalkit.data.skips import Skips
 from evalkit.prompts.builder import query_prompts, render_continuation
-from evalkit.run.config import FLAMINGO_TEXT_DEMOS, RunConfig, chosen
+from evalkit.run.config import FLAMINGO_TEXT_DEMOS, RunConfig
 from evalkit.shots.random_shots import RandomShots, support_set
-from evalkit.run.task_settings import generation_settings, load_task_data, setting_demos, task_shots, zero_shot_style
+from evalkit.run.task_settings import TaskSettings, load_task_data, resolve_settings, setting_demos
 from evalkit.taskspec import TaskSpec
-from evalkit.types import Prompt
+from evalkit.types import Example, Prompt
 
 IMAGE_TOKENS = 3  # <fake_token_around_image><image><fake_token_around_image>
 CHOICES_PER_FORWARD = 256  # IdeficsAdapter.choices_per_forward
@@ -105,43 +105,40 @@ class Planner:
     def _measured(self, group: str, config: RunConfig, task: TaskSpec) -> list[CellPlan]:
         pool, queries = load_task_data(task, config, Skips(config.skip_unpaired))
         template = task.template("idefics" if config.prompt_format == "auto" else config.prompt_format)
-        key = task.variant_for(config.metric_variant).choices
-        size = config.support_size or task.support_size
-        per_class = chosen(config.support_per_class, task.support_per_class)
+        settings = resolve_settings(task, config)
         rows = []
-        for shots in task_shots(task, config):
+        for shots in settings.shots:
             cell = CellPlan(group, task.name, task.mode, shots, len(config.seeds))
             for seed in config.seeds:
-                demos = setting_demos(task, config, queries, shots,
-                                      lambda: RandomShots(support_set(pool, size, per_class, seed), seed))
+                demos = setting_demos(settings, queries, shots, lambda: _random_shots(settings, pool, seed))
                 for query, query_demos in zip(queries, demos):
                     prompts = query_prompts(template, query_demos, query, task.prompt_per_image)
-                    choices = [render_continuation(template, c) for c in dict.fromkeys(query.meta.get(key, ()))]
-                    self._add(cell, task, config, prompts, choices)
+                    choices = [render_continuation(template, c)
+                               for c in dict.fromkeys(query.meta.get(settings.choices_key, ()))]
+                    self._add(cell, settings, prompts, choices)
             rows.append(self._with_generation_passes(cell))
         return rows
 
-    def _add(self, cell: CellPlan, task: TaskSpec, config: RunConfig, prompts: list[Prompt],
-             choices: list[str]) -> None:
+    def _add(self, cell: CellPlan, settings: TaskSettings, prompts: list[Prompt], choices: list[str]) -> None:
         cell.queries += 1
         cell.prompts += len(prompts)
         cell.images += sum(1 for prompt in prompts for segment in prompt if not isinstance(segment, str))
         cell.prompt_tokens += sum(self.counter.prompt_tokens(prompt) for prompt in prompts)
-        if task.mode == "rank":
+        if settings.task.mode == "rank":
             cell.candidate_tokens += len(prompts) * sum(self.counter.count(choices))
             cell.forward_passes += len(prompts) * (1 + math.ceil(len(choices) / CHOICES_PER_FORWARD))
         else:
-            cell.new_tokens += len(prompts) * generation_settings(task, config).max_new_tokens
+            cell.new_tokens += len(prompts) * settings.generation.max_new_tokens
 
     def _estimated(self, group: str, config: RunConfig, task: TaskSpec) -> list[CellPlan]:
         size = task.official_size
         if size is None:
             return []
         prefix = sum(self.counter.count([task.template("idefics").prefix])) if task.templates else 0
-        zero_shot = zero_shot_style(task, config)
+        settings = resolve_settings(task, config)
         rows = []
-        for shots in task_shots(task, config):
-            demos = shots or (FLAMINGO_TEXT_DEMOS if zero_shot == "flamingo" else 0)
+        for shots in settings.shots:
+            demos = shots or (FLAMINGO_TEXT_DEMOS if settings.zero_shot == "flamingo" else 0)
             per_query = size.images if task.prompt_per_image else 1
             prompts = size.queries * per_query * len(config.seeds)
             cell = CellPlan(group, task.name, task.mode, shots, len(config.seeds), queries=size.queries * len(config.seeds),
@@ -151,7 +148,7 @@ class Planner:
                 cell.candidate_tokens = prompts * size.choices * size.choice_tokens
                 cell.forward_passes = prompts * (1 + math.ceil(size.choices / CHOICES_PER_FORWARD))
             else:
-                cell.new_tokens = prompts * generation_settings(task, config).max_new_tokens
+                cell.new_tokens = prompts * settings.generation.max_new_tokens
             rows.append(self._with_generation_passes(cell))
         return rows
 
@@ -160,6 +157,11 @@ class Planner:
         if cell.mode == "generate" and cell.prompts:
             cell.forward_passes = math.ceil(cell.prompts / self.batch_size) * (1 + cell.new_tokens // cell.prompts)
         return cell
+
+
+def _random_shots(settings: TaskSettings, pool: Sequence[Example], seed: int) -> RandomShots:
+    """The plan's demos: random shots from the trial's support set (RICES would need the encoder)."""
+    return RandomShots(support_set(pool, settings.support_size, settings.support_per_class, seed), seed)
 
 
 def _has_data(config: RunConfig, task: str) -> bool:
@@ -178,20 +180,19 @@ def measure_throughput(adapter: Any, config: RunConfig, task: TaskSpec, batches:
     from evalkit.run.batching import generate_all, score_all
 
     pool, queries = load_task_data(task, config, Skips(config.skip_unpaired))
-    shots, seed = max(task_shots(task, config)), config.seeds[0]
-    size = chosen(config.support_size, task.support_size)
-    per_class = chosen(config.support_per_class, task.support_per_class)
+    settings = resolve_settings(task, config)
+    shots, seed = max(settings.shots), config.seeds[0]
     template = task.template(adapter.default_prompt_format if config.prompt_format == "auto" else config.prompt_format)
-    demos = setting_demos(task, config, queries, shots, lambda: RandomShots(support_set(pool, size, per_class, seed), seed))
+    demos = setting_demos(settings, queries, shots, lambda: _random_shots(settings, pool, seed))
     prompts = [query_prompts(template, d, q, False)[0] for q, d in zip(queries, demos)][: batches * config.batch_size]
-    key = task.variant_for(config.metric_variant).choices
-    choices = [[render_continuation(template, c) for c in dict.fromkeys(q.meta.get(key, ()))] for q in queries]
+    choices = [[render_continuation(template, c) for c in dict.fromkeys(q.meta.get(settings.choices_key, ()))]
+               for q in queries]
     generated: list[str] = []
     started = time.perf_counter()
     if task.mode == "rank":
         score_all(adapter, prompts, range(len(prompts)), lambda i: choices[i], config.batch_size, lambda i, s: None)
     else:
-        generate_all(adapter, prompts, config.batch_size, generation_settings(task, config), template.stop_strings,
+        generate_all(adapter, prompts, config.batch_size, settings.generation, template.stop_strings,
                      lambda i, texts: generated.extend(texts))
     elapsed = time.perf_counter() - started
     tokens = (sum(counter.prompt_tokens(p) for p in prompts) + sum(counter.count(generated))

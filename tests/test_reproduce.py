@@ -82,11 +82,11 @@ def test_dry_run_prompt_tokens_match_the_model_inputs(synthetic_data):
     [cell] = Planner(TokenCounter(str(TRAINED_MODEL)), batch_size=8).plan("run", config, [task])
     inputs = IdeficsInputs(AutoProcessor.from_pretrained(TRAINED_MODEL))
     from evalkit.shots.random_shots import RandomShots, support_set
-    from evalkit.run.task_settings import load_task_data, setting_demos
+    from evalkit.run.task_settings import load_task_data, resolve_settings, setting_demos
     from evalkit.data.skips import Skips
 
     pool, queries = load_task_data(task, config, Skips())
-    demos = setting_demos(task, config, queries, 4, lambda: RandomShots(support_set(pool, 2048, None, 42), 42))
+    demos = setting_demos(resolve_settings(task, config), queries, 4, lambda: RandomShots(support_set(pool, 2048, None, 42), 42))
     prompts = [query_prompts(task.template("idefics"), d, q, False)[0] for q, d in zip(queries, demos)]
     real = sum(int(inputs.prepare([prompt], skip=set()).attention_mask.sum()) for prompt in prompts)
     assert cell.prompt_tokens == pytest.approx(real, rel=0.03)

@@ -26,7 +26,7 @@ from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import Demo, build_prompt, image_views, prompt_text, query_prompts, render_continuation
 from evalkit.prompts.context import ContextBudget, FittedPrompt, answer_room
 from evalkit.registry import expand_task_names, get_task
-from evalkit.run.config import RunConfig, chosen
+from evalkit.run.config import RunConfig
 from evalkit.run.journal import Journal, prompt_digests, take_folder
 from evalkit.run.lock import FolderLock
 from evalkit.files import prepare_output, write_atomic, write_json
@@ -34,8 +34,8 @@ from evalkit.run.writer import SampleLog, mark_unfinished
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import choice_score, score_predictions
 from evalkit.shots.random_shots import RandomShots, support_set
-from evalkit.run.task_settings import generation_settings, load_task_data, setting_demos, task_shots, zero_shot_style
-from evalkit.taskspec import GenerationSettings, OverflowPolicy, TaskSpec
+from evalkit.run.task_settings import TaskSettings, load_task_data, resolve_settings, setting_demos
+from evalkit.taskspec import GenerationSettings, TaskSpec
 from evalkit.types import Example, Prompt
 
 # Between a query's prompts in the digest the journal keeps of them (one prompt per image).
@@ -85,11 +85,12 @@ class Run:
         self.tasks = {name: overrides.get(name) or get_task(name) for name in config.tasks}
         config.check_data_dirs(self.tasks)
         self.metrics = {name: task.metric_for(config.metric_variant) for name, task in self.tasks.items()}
+        self.settings = {name: resolve_settings(task, config) for name, task in self.tasks.items()}
         self.data: dict[str, tuple[list[Example], list[Example]]] = {}
         self.skips = {name: Skips(config.skip_unpaired) for name in self.tasks}
         for name, task in self.tasks.items():
             self.data[name] = load_task_data(task, config, self.skips[name])
-        if any(chosen(config.shot_selection, task.shot_selection) == "rices" for task in self.tasks.values()):
+        if any(settings.shot_selection == "rices" for settings in self.settings.values()):
             from evalkit.shots.embeddings import check_clip_encoder
 
             check_clip_encoder(config.rices_encoder)  # before the model loads
@@ -130,22 +131,19 @@ class Run:
         config = self.config
         prompt_format = adapter.default_prompt_format if config.prompt_format == "auto" else config.prompt_format
         template = task.template(prompt_format)
-        settings = generation_settings(task, config)
+        resolved = self.settings[task.name]
+        settings = resolved.generation
         pool, queries = self.data[task.name]
-        support_size = chosen(config.support_size, task.support_size)
-        zero_shot = zero_shot_style(task, config)
-        shot_counts = task_shots(task, config)
-        left_out = [k for k in config.shots if k not in shot_counts]
+        left_out = list(resolved.shots_left_out)
         if left_out and self.processes.is_main:
             print(f"evalkit: {task.name} is evaluated at {task.max_shots} shots at most: "
                   f"{', '.join(map(str, left_out))} shots left out (listed in results.json)", file=sys.stderr)
         shots_results: dict[str, dict[str, Any]] = {}
         shown: dict[Any, tuple[Example, str]] = {}  # demo examples by id, first use first
-        for shots in shot_counts:
+        for shots in resolved.shots:
             per_seed = {}
             for seed in config.seeds:
-                demos = setting_demos(task, config, queries, shots,
-                                      lambda: self._selector(task, pool, queries, support_size, seed))
+                demos = setting_demos(resolved, queries, shots, lambda: self._selector(task, pool, queries, seed))
                 for query_demos in demos:
                     for demo in query_demos:
                         shown.setdefault(demo.example.id, (demo.example, demo.answer))
@@ -163,14 +161,14 @@ class Run:
             "prompt_format": prompt_format,
             "template": asdict(template),
             "generation": asdict(settings),
-            "shot_selection": chosen(config.shot_selection, task.shot_selection),
+            "shot_selection": resolved.shot_selection,
             "rices": self.rices_parameters.get(task.name),
-            "support_per_class": chosen(config.support_per_class, task.support_per_class),
-            "score_normalization": self._normalization(task) if task.mode == "rank" else None,
-            "zero_shot": zero_shot,
-            "context_overflow": self._overflow_policy(task),
+            "support_per_class": resolved.support_per_class,
+            "score_normalization": resolved.normalization if task.mode == "rank" else None,
+            "zero_shot": resolved.zero_shot,
+            "context_overflow": resolved.context_overflow,
             "support_pool_size": len(pool),
-            "support_size": len(self._selector(task, pool, queries, support_size, config.seeds[0]).support)
+            "support_size": len(self._selector(task, pool, queries, config.seeds[0]).support)
             if pool else 0,
             "query_split": config.query_split or "default",
             "num_queries": len(queries),
@@ -179,19 +177,13 @@ class Run:
             "shots": shots_results,
         }
 
-    def _normalization(self, task: TaskSpec) -> str:
-        """How ranked candidates are scored: the run's choice, else the metric variant's, else the task's."""
-        variant = task.variant_for(self.config.metric_variant)
-        return self.config.normalization or variant.normalization or task.score_normalization
-
-    def _selector(self, task: TaskSpec, pool: list[Example], queries: list[Example], support_size: int,
-                  seed: int) -> Any:
+    def _selector(self, task: TaskSpec, pool: list[Example], queries: list[Example], seed: int) -> Any:
         """The shot selector of a task and seed, built once and reused for every shot count."""
         key = (task.name, seed)
         if key not in self.selectors:
-            per_class = chosen(self.config.support_per_class, task.support_per_class)
-            support = support_set(pool, support_size, per_class, seed)
-            if chosen(self.config.shot_selection, task.shot_selection) == "random":
+            resolved = self.settings[task.name]
+            support = support_set(pool, resolved.support_size, resolved.support_per_class, seed)
+            if resolved.shot_selection == "random":
                 self.selectors[key] = RandomShots(support, seed)
             else:
                 self.selectors[key] = self._rices(task, pool, queries, support)
@@ -224,8 +216,8 @@ class Run:
         """Each query's choices scored by the log-likelihood of their answer text after each of its
         prompts: {choice: score}, or one such row per prompt when the task scores each image. Returns
         the out-of-memory back-offs."""
-        normalization = self._normalization(task)
-        key = task.variant_for(self.config.metric_variant).choices
+        normalization = self.settings[task.name].normalization
+        key = self.settings[task.name].choices_key
         owners = [index for index in indices for _ in prompt_sets[index]]  # the query of each prompt
         prompts = [prompt for index in indices for prompt in prompt_sets[index]]
         rows: dict[int, list[dict[str, float]]] = {}
@@ -342,13 +334,13 @@ class Run:
     def _fit_prompts(self, adapter: ModelAdapter, task: TaskSpec, template, settings: GenerationSettings,
                      queries: Sequence[Example], demos: Sequence[list[Demo]], setting: str) -> list[FittedPrompt]:
         """Each query's prompt within the model's context (evalkit/prompts/context.py)."""
-        policy = self._overflow_policy(task)
+        policy = self.settings[task.name].context_overflow
         if adapter.context_length is None:  # no known limit: nothing to measure
             return [FittedPrompt(build_prompt(template, query_demos, query), list(query_demos), 0)
                     for query, query_demos in zip(queries, demos)]
         budget = ContextBudget(adapter.prompt_length, adapter.context_length, policy, setting)
         room = answer_room(task.mode, settings.max_new_tokens, template, adapter.continuation_ids,
-                           task.variant_for(self.config.metric_variant).choices)
+                           self.settings[task.name].choices_key)
         # A task that scores each image of a query has prompts alike but for the image: the first stands for all.
         shown = [image_views(query)[0] if task.prompt_per_image else query for query in queries]
         fitted = [budget.fit(template, query_demos, query, room(query)) for query, query_demos in zip(shown, demos)]
@@ -358,9 +350,6 @@ class Run:
                   f"({adapter.context_length:,} tokens): {sum(dropped):,} demos dropped, oldest first "
                   "(--context-overflow drop-shots; counted in samples.jsonl and results.json)", file=sys.stderr)
         return fitted
-
-    def _overflow_policy(self, task: TaskSpec) -> OverflowPolicy:
-        return chosen(self.config.context_overflow, task.context_overflow)
 
     def _export_predictions(self, task: TaskSpec, queries: Sequence[Example], predictions: Sequence[str],
                             shots: int, seed: int) -> str:
