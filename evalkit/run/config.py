@@ -75,9 +75,10 @@ class RunConfig:
     # and prompt, so other shot counts, seeds, a larger --limit or another task extend the run.
     EXTENDS = ("tasks", "shots", "seeds", "limit", "data_dirs")
 
-    def identity(self, tasks: dict[str, TaskSpec]) -> dict[str, Any]:
-        """What the run's predictions and scores depend on: the config, the checkpoint, and per task
-        its templates, generation settings and data folders (paths resolved: `data/` is `./data`)."""
+    def identity(self, tasks: dict[str, TaskSpec], checkpoint: Any = None) -> dict[str, Any]:
+        """What the run's predictions and scores depend on: the config, the checkpoint (its folder's
+        signature, or `checkpoint` given for a model object), and per task its templates, generation
+        settings and data folders (paths resolved: `data/` is `./data`)."""
         fields = {k: v for k, v in asdict(self).items() if k not in self.NOT_IN_IDENTITY + self.EXTENDS}
         fields["model"] = _resolved(self.model)
         per_task = {name: {"data": _resolved(self.data_location(name)),
@@ -85,7 +86,7 @@ class RunConfig:
                            "templates": {fmt: asdict(t) for fmt, t in sorted(task.templates.items())},
                            "generation": asdict(task.generation)}
                     for name, task in tasks.items()}
-        return as_identity({"config": fields, "checkpoint": checkpoint_signature(self.model), "tasks": per_task})
+        return as_identity({"config": fields, "checkpoint": checkpoint if checkpoint is not None else checkpoint_signature(self.model), "tasks": per_task})
 
     def validate(self) -> None:
         """Every option checked before any data or model is read; the first fault is a one-line error."""

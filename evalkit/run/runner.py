@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from evalkit import __version__
 from evalkit.run.batching import generate_all, length_order, score_all
-from evalkit.data.skips import SHOWN_IDS, Skips
+from evalkit.data.skips import SHOWN_IDS
 from evalkit.run.distributed import Processes
 from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
@@ -25,16 +25,15 @@ from evalkit.metrics.classification import ranked
 from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import Demo, build_prompt, image_views, prompt_text, query_prompts, render_continuation
 from evalkit.prompts.context import ContextBudget, FittedPrompt, answer_room
-from evalkit.registry import expand_task_names, get_task
 from evalkit.run.config import RunConfig
 from evalkit.run.journal import Journal, prompt_digests, take_folder
 from evalkit.run.lock import FolderLock
+from evalkit.run.prepared import PreparedTasks
 from evalkit.files import prepare_output, write_atomic, write_json
 from evalkit.run.writer import SampleLog, mark_unfinished
 from evalkit.report.table import breakdown_table, results_table
 from evalkit.scoring import choice_score, score_predictions
-from evalkit.shots.random_shots import RandomShots, support_set
-from evalkit.run.task_settings import TaskSettings, load_task_data, resolve_settings, setting_demos
+from evalkit.run.task_settings import setting_demos
 from evalkit.taskspec import GenerationSettings, TaskSpec
 from evalkit.types import Example, Prompt
 
@@ -70,39 +69,29 @@ class Run:
     """Evaluates one adapter on the configured tasks, writing into the output folder as it goes."""
 
     def __init__(self, config: RunConfig, task_specs: dict[str, TaskSpec] | None = None,
-                 processes: Processes | None = None):
-        """Check the config and load every task's data before any model is loaded.
+                 processes: Processes | None = None, prepared: PreparedTasks | None = None,
+                 checkpoint: Any = None):
+        """Check the config and load every task's data (unless `prepared` holds them already) before
+        any model is loaded, then take the output folder.
 
         `task_specs` replaces the registry's plugins by name (tests use it to break a task on purpose).
         `processes`: this process's place in a data-parallel run (default: the only one).
+        `checkpoint`: what identifies the model's weights when it is not a checkpoint folder (a model
+        object's fingerprint), so that a folder holding another model's outputs is not continued.
         """
-        config.validate()
+        self.prepared = prepared or PreparedTasks(config, task_specs)
         self.processes = processes or Processes()
-        overrides = task_specs or {}
-        config.tasks = [t for t in config.tasks if t in overrides] + expand_task_names(
-            [t for t in config.tasks if t not in overrides])
-        self.config = config
-        self.tasks = {name: overrides.get(name) or get_task(name) for name in config.tasks}
-        config.check_data_dirs(self.tasks)
-        self.metrics = {name: task.metric_for(config.metric_variant) for name, task in self.tasks.items()}
-        self.settings = {name: resolve_settings(task, config) for name, task in self.tasks.items()}
-        self.data: dict[str, tuple[list[Example], list[Example]]] = {}
-        self.skips = {name: Skips(config.skip_unpaired) for name in self.tasks}
-        for name, task in self.tasks.items():
-            self.data[name] = load_task_data(task, config, self.skips[name])
-        if any(settings.shot_selection == "rices" for settings in self.settings.values()):
-            from evalkit.shots.embeddings import check_clip_encoder
-
-            check_clip_encoder(config.rices_encoder)  # before the model loads
+        self.config = config = self.prepared.config
+        self.tasks = self.prepared.tasks
+        self.metrics = self.prepared.metrics
+        self.settings = self.prepared.settings
+        self.data = self.prepared.data
+        self.skips = self.prepared.skips
         self.output = prepare_output(config.output)
         self.lock: FolderLock | None = None
-        self._take_folder(config.identity(self.tasks))
+        self._take_folder(config.identity(self.tasks, checkpoint))
         self.runtime: dict[str, Any] = {"resumed_outputs": 0, "computed_outputs": 0, "recomputed_outputs": [],
                                         "batch_size_backoffs": []}
-        self.encoder: Any = None
-        self.rices_parameters: dict[str, dict] = {}
-        self.selectors: dict[tuple[str, int], Any] = {}
-        self.vectors: dict[str, tuple[Any, Any]] = {}
 
     def _take_folder(self, identity: dict[str, Any]) -> None:
         """The main process locks and claims the output folder for every process; a refusal reaches
@@ -143,7 +132,7 @@ class Run:
         for shots in resolved.shots:
             per_seed = {}
             for seed in config.seeds:
-                demos = setting_demos(resolved, queries, shots, lambda: self._selector(task, pool, queries, seed))
+                demos = setting_demos(resolved, queries, shots, lambda: self.prepared.selector(task.name, seed))
                 for query_demos in demos:
                     for demo in query_demos:
                         shown.setdefault(demo.example.id, (demo.example, demo.answer))
@@ -162,13 +151,13 @@ class Run:
             "template": asdict(template),
             "generation": asdict(settings),
             "shot_selection": resolved.shot_selection,
-            "rices": self.rices_parameters.get(task.name),
+            "rices": self.prepared.rices_parameters.get(task.name),
             "support_per_class": resolved.support_per_class,
             "score_normalization": resolved.normalization if task.mode == "rank" else None,
             "zero_shot": resolved.zero_shot,
             "context_overflow": resolved.context_overflow,
             "support_pool_size": len(pool),
-            "support_size": len(self._selector(task, pool, queries, config.seeds[0]).support)
+            "support_size": len(self.prepared.selector(task.name, config.seeds[0]).support)
             if pool else 0,
             "query_split": config.query_split or "default",
             "num_queries": len(queries),
@@ -176,39 +165,6 @@ class Run:
             **({"shots_left_out": left_out} if left_out else {}),
             "shots": shots_results,
         }
-
-    def _selector(self, task: TaskSpec, pool: list[Example], queries: list[Example], seed: int) -> Any:
-        """The shot selector of a task and seed, built once and reused for every shot count."""
-        key = (task.name, seed)
-        if key not in self.selectors:
-            resolved = self.settings[task.name]
-            support = support_set(pool, resolved.support_size, resolved.support_per_class, seed)
-            if resolved.shot_selection == "random":
-                self.selectors[key] = RandomShots(support, seed)
-            else:
-                self.selectors[key] = self._rices(task, pool, queries, support)
-        return self.selectors[key]
-
-    def _rices(self, task: TaskSpec, pool: list[Example], queries: list[Example], support: list[Example]) -> Any:
-        """RICES over the support's CLIP embeddings; the pool's and queries' vectors are computed (or
-        read from the cache) once per task and sliced for each seed's support."""
-        from evalkit.shots.embeddings import ClipImageEncoder, EmbeddingCache
-        from evalkit.shots.rices import RicesShots
-
-        if task.name not in self.vectors:
-            if self.encoder is None:
-                self.encoder = ClipImageEncoder(self.config.rices_encoder, self.config.device)
-            cache = EmbeddingCache(self.config.embedding_cache)
-            self.vectors[task.name] = (
-                cache.embeddings(self.encoder, [e.image for e in pool], f"{task.name} support"),
-                cache.embeddings(self.encoder, [e.image for e in queries], f"{task.name} queries"),
-            )
-        pool_vectors, query_vectors = self.vectors[task.name]
-        row = {id(example): position for position, example in enumerate(pool)}
-        selector = RicesShots(support, pool_vectors[[row[id(e)] for e in support]],
-                              {q.id: v for q, v in zip(queries, query_vectors)}, self.config.rices_index)
-        self.rices_parameters[task.name] = {"encoder": self.config.rices_encoder, **selector.parameters}
-        return selector
 
     def _rank(self, adapter: ModelAdapter, task: TaskSpec, template, prompt_sets: Sequence[list[Prompt]],
               queries: Sequence[Example], indices: Sequence[int],
