@@ -40,8 +40,8 @@ def data_dirs(values: Sequence[str]) -> dict[str, str]:
     return mapping
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="hub id or local checkpoint folder")
+def _add_model_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--model", required=required, help="hub id or local checkpoint folder")
     parser.add_argument("--revision", default=None, help="hub revision (branch, tag or commit)")
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
                         help="weights' precision (auto: bfloat16 on a GPU, float32 on a CPU)")
@@ -62,7 +62,7 @@ def _add_skip_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tasks", type=name_list, required=True, help="e.g. vqav2 (comma-separated)")
+    parser.add_argument("--tasks", type=name_list, default=None, help="e.g. vqav2 (comma-separated)")
     parser.add_argument("--shots", type=int_list, default=[0], help="e.g. 0,4,8")
     parser.add_argument("--seeds", type=int_list, default=[42], help="trial seeds, e.g. 42,43")
     parser.add_argument("--data-dir", action="append", default=[], metavar="[TASK=]DIR",
@@ -206,7 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      parser_class=functools.partial(argparse.ArgumentParser,
                                                                     formatter_class=HelpFormatter))
     run = commands.add_parser("run", help="evaluate a model on tasks at k shots")
-    _add_model_options(run)
+    run.add_argument("--config", type=Path, default=None, metavar="FILE",
+                     help="a run file (YAML or JSON) whose keys are the run's settings by name (model, tasks, "
+                          "shots, data_dirs, batch_size, ...); flags given with it override the file")
+    _add_model_options(run, required=False)
     _add_run_options(run)
     commands.add_parser("tasks", help="list the tasks, their metric and data sources")
     commands.add_parser("models", help="list the model adapters and what each supports")
@@ -266,8 +269,24 @@ def _on_sigterm(signum: int, frame: object) -> None:
 KEPT = "what was computed is kept: rerun the same command to continue"
 
 
+def given_options(argv: Sequence[str]) -> set[str]:
+    """The destinations of the options `argv` gives explicitly (so that a run file's settings are
+    overridden only by flags the user typed, not by the flags' defaults)."""
+    parser = build_parser()
+    for action in parser._actions:  # noqa: SLF001 - argparse exposes subparsers no other way
+        for sub in getattr(action, "choices", None) or {}:
+            if isinstance(action.choices[sub], argparse.ArgumentParser):
+                for option in action.choices[sub]._actions:  # noqa: SLF001
+                    option.default = argparse.SUPPRESS
+                    option.required = False
+    return set(vars(parser.parse_args(argv))) - {"command"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        args.given = given_options(argv)
     from evalkit import commands
 
     handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))

@@ -4,55 +4,47 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from evalkit.errors import EvalkitError
 
 
-def _load_adapter(config, device: str):
-    from evalkit.models.select import load_adapter
-
-    return load_adapter(config.model, dtype=config.dtype, device=device, revision=config.revision,
-                        trust_remote_code=config.trust_remote_code, attention=config.attention,
-                        device_map=config.device_map, vision_cache_mb=config.vision_cache_mb)
+# `evalkit run` options whose destination is not the RunConfig field of the same name.
+FIELD_OF_OPTION = {"data_dir": "data_dirs", "no_progress": "progress"}
 
 
 def run_config(args: argparse.Namespace):
+    """The run's configuration: the run file's settings (--config), overridden by the flags given."""
     from evalkit.cli import data_dirs, default_output
-    from evalkit.run.runner import RunConfig
+    from evalkit.run.config_file import checked_settings, config_from_settings, read_run_file
 
-    return RunConfig(
-        model=args.model, tasks=args.tasks, shots=args.shots, seeds=args.seeds,
-        output=args.output or default_output(args.model), data_dirs=data_dirs(args.data_dir),
-        batch_size=args.batch_size, limit=args.limit, prompt_format=args.prompt_format,
-        metric_variant=args.metric_variant, query_split=args.query_split,
-        normalization=args.normalization, support_per_class=args.support_per_class,
-        shot_selection=args.shot_selection, rices_encoder=args.rices_encoder, rices_index=args.rices_index,
-        embedding_cache=args.embedding_cache,
-        zero_shot=args.zero_shot, support_size=args.support_size, max_new_tokens=args.max_new_tokens,
-        num_beams=args.num_beams, dtype=args.dtype, device=args.device, revision=args.revision,
-        trust_remote_code=args.trust_remote_code, attention=args.attention, device_map=args.device_map,
-        vision_cache_mb=args.vision_cache_mb, workers=args.workers, force=args.force,
-        skip_unpaired=args.skip_unpaired, context_overflow=args.context_overflow,
-        progress=not args.no_progress,
-    )
+    flags = {key: value for key, value in vars(args).items() if key not in ("command", "config", "given")}
+    flags["data_dir"] = data_dirs(args.data_dir)
+    flags["no_progress"] = not args.no_progress
+    flags = {FIELD_OF_OPTION.get(key, key): value for key, value in flags.items()}
+    if args.config is None:
+        for option in ("model", "tasks"):
+            if flags[option] is None:
+                raise EvalkitError("required (or a run file with --config)", field=f"--{option}")
+        settings = {key: value for key, value in flags.items() if value is not None or key == "output"}
+        source = "command line"
+    else:
+        given = {FIELD_OF_OPTION.get(key, key) for key in args.given}
+        settings = {**checked_settings(read_run_file(args.config), str(args.config)),
+                    **{key: value for key, value in flags.items() if key in given}}
+        source = str(args.config)
+    if settings.get("output") is None and settings.get("model"):
+        settings["output"] = default_output(settings["model"])
+    return config_from_settings(settings, source)
 
 
 def execute_run(config, label: str | None = None, quiet: bool = False) -> dict:
-    from evalkit.run.distributed import Processes
+    from evalkit.api import execute
     from evalkit.report.table import results_table
-    from evalkit.run.runner import Run
 
-    processes = Processes.from_environment()
-    run = None
-    try:
-        run = Run(config, processes=processes)
-        results = run.execute(_load_adapter(config, processes.device(config.device)), label)
-    finally:
-        if run is not None:
-            run.close()
-        processes.close()
-    if not quiet and processes.is_main:
+    results = execute(config, label)
+    if not quiet and os.environ.get("RANK", "0") == "0":  # the main process of a data-parallel run
         print(results_table([results]))
         print(f"results in {config.output}/ (results.json, samples.jsonl, table.md)")
     return results

@@ -95,3 +95,15 @@ def load_adapter(model: str, dtype: str = "auto", device: str = "auto", revision
     return info.adapter_class().from_pretrained(model, dtype=dtype, device=device, revision=revision,
                                                 trust_remote_code=trust_remote_code,
                                                 **{k: v for k, v in options.items() if k in accepted})
+
+
+def wrap_model(model: Any, processor: Any, name: str, vision_cache_mb: float) -> Any:
+    """The adapter serving a model object already loaded (by a training loop, say), in its own dtype
+    and on its own device: nothing is loaded, moved or cast."""
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if not isinstance(model_type, str):
+        raise EvalkitError(f"not a transformers model (no config.model_type): {type(model).__name__}", field="model")
+    if processor is None or getattr(processor, "tokenizer", None) is None:
+        raise EvalkitError("a model object needs its processor (with a tokenizer): pass processor=", field="processor")
+    info = adapter_for(model_type)
+    return info.adapter_class()(model, processor, name, model.dtype, model.device, vision_cache_mb=vision_cache_mb)

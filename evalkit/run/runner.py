@@ -81,7 +81,7 @@ class Run:
         """
         self.prepared = prepared or PreparedTasks(config, task_specs)
         self.processes = processes or Processes()
-        self.config = config = self.prepared.config
+        self.config = config  # the prepared tasks' own, or a copy of it naming another model and folder
         self.tasks = self.prepared.tasks
         self.metrics = self.prepared.metrics
         self.settings = self.prepared.settings
