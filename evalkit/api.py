@@ -5,6 +5,7 @@ embeddings across calls. `evalkit run` goes through `execute`, the same code pat
 from __future__ import annotations
 
 import copy
+import json
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -124,10 +125,10 @@ class Evaluator:
     def _into(self, config: RunConfig, output: str | Path | None, run: Any) -> Evaluation:
         if output is not None:
             config.output = Path(output)
-            return Evaluation(run(config.output))
+            return Evaluation(_as_stored(run(config.output)))
         with tempfile.TemporaryDirectory(prefix="evalkit-") as folder:
             config.output = Path(folder) / "run"
-            results = run(config.output)
+            results = _as_stored(run(config.output))
         results["config"]["output"] = None
         return Evaluation(results)
 
@@ -139,6 +140,11 @@ def evaluate(model: Any, processor: Any = None, *, tasks: Iterable[str] | str, s
     (batch_size, limit, max_new_tokens, dtype, ...); an unknown one is an error. For repeated calls on
     the same tasks, keep an `Evaluator`."""
     return Evaluator(tasks, shots, seeds, data_dir, **options).evaluate(model, processor, label, output)
+
+
+def _as_stored(results: dict[str, Any]) -> dict[str, Any]:
+    """The results as results.json holds them (lists, not tuples; paths as text)."""
+    return json.loads(json.dumps(results, default=str))
 
 
 def _model_name(model: Any) -> str:
