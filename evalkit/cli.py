@@ -171,7 +171,10 @@ def _add_reproduce_command(commands) -> None:
         "reproduce", help="run every published cell of a model card (e.g. idefics-9b) with the card's protocol "
                           "in one resumable folder; the card, the comparison and plots at the end")
     reproduce.add_argument("reference", help="a published model (evalkit compare --list-references)")
-    _add_model_options(reproduce)
+    reproduce.add_argument("--config", type=Path, default=None, metavar="FILE",
+                           help="a run file (YAML or JSON) of the run settings (model, data_dirs, seeds, batch_size, "
+                                "...); the card decides tasks and shots; flags given with it override the file")
+    _add_model_options(reproduce, required=False)
     reproduce.add_argument("--data-dir", action="append", default=[], metavar="[TASK=]DIR",
                            help="a folder with one sub-folder per task (as make-data writes), or TASK=DIR")
     reproduce.add_argument("--output", type=Path, default=None,
@@ -285,7 +288,7 @@ def given_options(argv: Sequence[str]) -> set[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if args.command == "run":
+    if args.command in ("run", "reproduce"):
         args.given = given_options(argv)
     from evalkit import commands
 

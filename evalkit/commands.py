@@ -332,17 +332,29 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from evalkit.cli import data_dirs
     from evalkit.reproduction import dry_run, reproduce
     from evalkit.run.config import RunConfig
+    from evalkit.run.config_file import checked_settings, read_run_file
 
-    if not args.data_dir:
+    flags = dict(model=args.model, seeds=args.seeds, data_dirs=data_dirs(args.data_dir), output=args.output,
+                 batch_size=args.batch_size, limit=args.limit, rices_encoder=args.rices_encoder,
+                 rices_index=args.rices_index, embedding_cache=args.embedding_cache, dtype=args.dtype,
+                 device=args.device, revision=args.revision, trust_remote_code=args.trust_remote_code,
+                 attention=args.attention, device_map=args.device_map, vision_cache_mb=args.vision_cache_mb,
+                 workers=args.workers, force=args.force, skip_unpaired=args.skip_unpaired)
+    settings = flags
+    if args.config is not None:
+        given = {FIELD_OF_OPTION.get(key, key) for key in args.given}
+        settings = {**flags, **checked_settings(read_run_file(args.config), str(args.config)),
+                    **{key: value for key, value in flags.items() if key in given}}
+        for ignored in ("tasks", "shots"):
+            settings.pop(ignored, None)  # the card's protocol decides them
+    if not settings.get("model"):
+        raise EvalkitError("required (or a run file with --config)", field="--model")
+    if not settings.get("data_dirs"):
         raise EvalkitError("give the data folder (one sub-folder per task, as make-data writes)", field="--data-dir")
-    output = args.output or Path("results") / "runs" / f"{args.reference}-{Path(args.model.rstrip('/')).name}"
-    base = RunConfig(
-        model=args.model, tasks=[], shots=[], seeds=args.seeds, output=output, data_dirs=data_dirs(args.data_dir),
-        batch_size=args.batch_size, limit=args.limit, rices_encoder=args.rices_encoder, rices_index=args.rices_index,
-        embedding_cache=args.embedding_cache, dtype=args.dtype, device=args.device, revision=args.revision,
-        trust_remote_code=args.trust_remote_code, attention=args.attention, device_map=args.device_map,
-        vision_cache_mb=args.vision_cache_mb, workers=args.workers, force=args.force,
-        skip_unpaired=args.skip_unpaired, progress=not args.no_progress)
+    settings["output"] = settings.get("output") or (
+        Path("results") / "runs" / f"{args.reference}-{Path(settings['model'].rstrip('/')).name}")
+    base = RunConfig(**{**settings, "tasks": [], "shots": []}, progress=not args.no_progress)
+    output = base.output
     if args.dry_run:
         print(dry_run(args.reference, base, args.published, args.throughput, args.measure_batches), end="")
         return 0

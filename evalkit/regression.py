@@ -23,9 +23,9 @@ from evalkit.report.store import RESULTS_FILE, SAMPLES_FILE, load_run
 from evalkit.run.runner import Run, RunConfig
 
 BASELINE = Path(__file__).resolve().parents[1] / "results" / "baselines" / "tiny-trained"
+# What --record runs (the committed run file); a check re-runs what the baseline's results.json says it ran.
+RUN_FILE = Path(__file__).resolve().parents[1] / "results" / "run-files" / "regression.yaml"
 REPORT_FILE = "regression-report.md"
-# What --record runs; a check re-runs what the baseline's results.json says it ran.
-SETTINGS: dict[str, Any] = {"shots": [0, 1], "seeds": [42], "limit": 6, "batch_size": 16}
 KEPT_SETTINGS = ("tasks", "shots", "seeds", "limit", "batch_size", "prompt_format", "zero_shot")
 BASELINE_FILES = (RESULTS_FILE, SAMPLES_FILE, "table.md")
 
@@ -60,9 +60,11 @@ def regression_run(output: Path, settings: dict[str, Any], data: Path, adapter: 
 
 
 def default_settings() -> dict[str, Any]:
-    from evalkit.registry import all_tasks
+    """The run file's settings that the check keeps (model, data, output and device are its own)."""
+    from evalkit.run.config_file import checked_settings, read_run_file
 
-    return {"tasks": sorted(all_tasks()), **SETTINGS}
+    settings = checked_settings(read_run_file(RUN_FILE), str(RUN_FILE))
+    return {key: settings[key] for key in KEPT_SETTINGS if key in settings}
 
 
 def record_baseline(baseline: Path = BASELINE, workdir: Path = Path(".evalkit"), adapter: Any = None) -> Path:

@@ -120,10 +120,18 @@ def test_a_bad_run_file_is_a_one_line_error_naming_the_key_and_the_file(tmp_path
     assert message in error and len(error.splitlines()) == 1
 
 
-def test_the_committed_run_files_are_valid():
-    from evalkit.run.config_file import checked_settings, read_run_file
+def test_the_regression_run_file_covers_every_task_and_drives_the_check():
+    from evalkit.regression import default_settings
+    from evalkit.registry import all_tasks
 
-    root = Path(__file__).resolve().parents[1]
-    for run_file in sorted((root / "results" / "run-files").glob("*.yaml")):
-        settings = checked_settings(read_run_file(run_file), str(run_file))
-        assert settings["tasks"] and settings["shots"], run_file
+    settings = default_settings()
+    assert settings["tasks"] == sorted(all_tasks()), "a new task plugin belongs in results/run-files/regression.yaml"
+    assert settings["shots"] == [0, 1] and settings["limit"] == 6
+
+
+def test_the_card_run_file_plans_the_card_with_flags_overriding_it(synthetic_data, tmp_path, capsys):
+    card_file = Path(__file__).resolve().parents[1] / "results" / "run-files" / "idefics-9b-card.yaml"
+    assert main(["reproduce", "idefics-9b", "--config", str(card_file), "--model", str(TRAINED_MODEL),
+                 "--data-dir", str(synthetic_data), "--limit", "2", "--dry-run"]) == 0
+    plan = capsys.readouterr().out
+    assert "## Plan: idefics-9b" in plan and "| vqav2 | 32 | 2 |" in plan
