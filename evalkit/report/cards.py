@@ -8,11 +8,11 @@ Which table a task goes to follows from what its results hold, never from its na
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+import pandas as pd
 
 from evalkit.report.published import benchmark_order
 from evalkit.report.store import StoredRun, benchmark_name
@@ -240,13 +240,10 @@ CSV_COLUMNS = ("model", "run", "benchmark", "task", "metric", "metric_variant", 
 
 def to_csv(runs: Sequence[StoredRun]) -> str:
     """One row per (model, task, shots): every table's cells in one tidy file, full precision."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for entry in collect(runs):
-        record = {**entry.__dict__, "model": entry.shown}
-        writer.writerow(["" if record[c] is None else record[c] for c in CSV_COLUMNS])
-    return out.getvalue()
+    records = [{**entry.__dict__, "model": entry.shown} for entry in collect(runs)]
+    # object columns: whole numbers stay whole (1000, not 1000.0) beside missing ones, written empty.
+    frame = pd.DataFrame(records, columns=list(CSV_COLUMNS), dtype=object)
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 def render_tables(runs: Sequence[StoredRun], fmt: str = "markdown", which: Sequence[str] = KINDS) -> str:
