@@ -67,7 +67,7 @@ def results_table(results: list[dict[str, Any]]) -> str:
 
 
 SKIPPED_DETAILS = {"score", "count", "predictions_file", "unscored", "by_question_type", "caveat",
-                   "context_overflow"}
+                   "context_overflow", "interval"}
 
 
 def _details(aggregate: dict[str, Any]) -> str:
