@@ -74,6 +74,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="DataLoader workers preparing the next batches (default: with a GPU, a quarter of the "
                              "CPU cores, between 1 and 4; without, 0)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                        help="bootstrap resamples of the queries for each score's standard error and 95%% "
+                             "interval (seeded; 0: none; default 1000)")
     parser.add_argument("--query-split", default=None,
                         help="query split instead of the task's default, e.g. test-dev2015 (VQAv2) or test "
                              "(VizWiz): writes the EvalAI upload file")

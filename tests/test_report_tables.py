@@ -32,6 +32,8 @@ EXPECTED_MARKDOWN = """\
 | model | shots | FairFace-gender (acc) | FairFace-race (acc) |
 |---|---:|---:|---:|
 | model A | 0 | 94.0 (3.0) | 55.0 ± 1.4 (10.0) |
+
+± with several seeds: std of the score over seeds; with one seed: bootstrap standard error over queries (--bootstrap resamples; the 95% interval is in results.json)
 """
 
 
@@ -71,7 +73,9 @@ def test_latex_has_the_same_cells_escaped(runs):
         "model & shots & support size & selection & acc (top-1) \\\\\n\\midrule\n"
         "model A & 16 & 1000 & random & 53.5 $\\pm$ 0.7 \\\\\n"
         "model A (a-rices) & 16 & 5000 & rices & 64.0 \\\\\n"
-        "\\bottomrule\n\\end{tabular}\n")
+        "\\bottomrule\n\\end{tabular}\n\n"
+        "% ± with several seeds: std of the score over seeds; with one seed: bootstrap standard error over "
+        "queries (--bootstrap resamples; the 95% interval is in results.json)\n")
 
 
 def test_latex_escapes_its_special_characters():

@@ -85,3 +85,36 @@ def paired_bootstrap(base: np.ndarray, new: np.ndarray, statistic: Statistic = m
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(differences, [tail, 100 - tail])
     return Interval(delta, float(low), float(high), int(differences.size), level)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One run's score over resampled queries: standard error and percentile interval."""
+
+    se: float
+    low: float
+    high: float
+    resamples: int  # resamples the figures rest on (ROC-AUC drops those with one class only)
+
+
+def bootstrap_spread(scores: np.ndarray, statistic: Statistic = mean_statistic, labels: np.ndarray | None = None,
+                     resamples: int = 1000, level: float = 0.95, seed: int = 0) -> Spread:
+    """`statistic` of per-query `scores` (ids,) over `resamples` seeded resamples of the queries."""
+    values = np.atleast_2d(np.asarray(scores, float))
+    count = values.shape[1]
+    if count == 0 or resamples < 1:
+        raise ValueError("bootstrap needs at least one query and one resample")
+    label_array = None if labels is None else np.asarray(labels, float)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, CHUNK_CELLS // count)
+    draws = []
+    for start in range(0, resamples, chunk):
+        ids = rng.integers(0, count, size=(min(chunk, resamples - start), count))
+        draws.append(statistic(values[:, ids], None if label_array is None else label_array[ids]))
+    statistics = np.concatenate(draws)
+    statistics = statistics[~np.isnan(statistics)]
+    if statistics.size < 2:
+        return Spread(float("nan"), float("nan"), float("nan"), int(statistics.size))
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(statistics, [tail, 100 - tail])
+    return Spread(float(statistics.std(ddof=1)), float(low), float(high), int(statistics.size))

@@ -8,15 +8,16 @@ Which table a task goes to follows from what its results hold, never from its na
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import pandas as pd
+
 from evalkit.report.published import benchmark_order
 from evalkit.report.store import StoredRun, benchmark_name
-from evalkit.report.table import DROPPED_LEGEND, DROPPED_MARK, dropped_shots, run_marks
+from evalkit.report.table import DROPPED_LEGEND, DROPPED_MARK, PLUS_MINUS_LEGEND, dropped_shots, run_marks, \
+    seed_interval
 
 METRIC_LABELS = {"vqa_accuracy": "VQA acc", "cider": "CIDEr", "roc_auc": "ROC-AUC", "accuracy": "acc",
                  "ndcg": "NDCG", "group_text_image": "group (text/image)"}
@@ -54,6 +55,10 @@ class Entry:
     components: dict[str, float] | None = None
     # What the metric says to read beside published numbers (VisDial's NDCG rules, Winoground's labels).
     note: str = ""
+    # One seed's bootstrap standard error and 95% interval over queries; None with several seeds or none made.
+    se: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
 
     @property
     def shown(self) -> str:
@@ -103,6 +108,7 @@ def collect(runs: Sequence[StoredRun]) -> list[Entry]:
         for task_name, task in run.tasks.items():
             for shots, entry in task["shots"].items():
                 num_seeds = int(entry.get("num_seeds", 1))
+                interval = seed_interval(entry) or {}
                 entries.append(Entry(
                     label=label, run=run.name, task=task_name, benchmark=benchmark_name(task_name, task),
                     metric=task["metric"], metric_variant=str(task.get("metric_variant", "")), shots=int(shots),
@@ -112,6 +118,7 @@ def collect(runs: Sequence[StoredRun]) -> list[Entry]:
                     num_queries=task.get("num_queries"), kind=_kind(task), dropped_shots=dropped_shots(entry),
                     finished=run.finished, marks=run_marks(run.results, run.finished),
                     components=_components(entry), note=_note(entry),
+                    se=interval.get("se"), ci_low=interval.get("low"), ci_high=interval.get("high"),
                 ))
     return entries
 
@@ -177,6 +184,8 @@ def format_score(entry: Entry | None, digits: int = DIGITS, plus_minus: str = "Â
     text = f"{entry.mean:.{digits}f}"
     if entry.std is not None:
         text += f" {plus_minus} {entry.std:.{digits}f}"
+    elif entry.se is not None:
+        text += f" {plus_minus} {entry.se:.{digits}f}"
     if entry.bucket_std is not None:
         text += f" ({entry.bucket_std:.{digits}f})"
     if entry.components:
@@ -187,7 +196,9 @@ def format_score(entry: Entry | None, digits: int = DIGITS, plus_minus: str = "Â
 def _legend(tables: Sequence[Table]) -> list[str]:
     dropped = any(isinstance(cell, Entry) and cell.dropped_shots for table in tables for row in table.rows
                   for cell in row)
-    return [DROPPED_LEGEND] if dropped else []
+    spread = any(isinstance(cell, Entry) and cell.mean is not None and (cell.std is not None or cell.se is not None)
+                 for table in tables for row in table.rows for cell in row)
+    return ([PLUS_MINUS_LEGEND] if spread else []) + ([DROPPED_LEGEND] if dropped else [])
 
 
 def to_markdown(tables: Sequence[Table]) -> str:
@@ -224,18 +235,15 @@ def to_latex(tables: Sequence[Table]) -> str:
 
 
 CSV_COLUMNS = ("model", "run", "benchmark", "task", "metric", "metric_variant", "shots", "mean", "std",
-               "num_seeds", "bucket_std", "support_size", "shot_selection", "num_queries", "dropped_shots")
+               "num_seeds", "se", "ci_low", "ci_high", "bucket_std", "support_size", "shot_selection", "num_queries", "dropped_shots")
 
 
 def to_csv(runs: Sequence[StoredRun]) -> str:
     """One row per (model, task, shots): every table's cells in one tidy file, full precision."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for entry in collect(runs):
-        record = {**entry.__dict__, "model": entry.shown}
-        writer.writerow(["" if record[c] is None else record[c] for c in CSV_COLUMNS])
-    return out.getvalue()
+    records = [{**entry.__dict__, "model": entry.shown} for entry in collect(runs)]
+    # object columns: whole numbers stay whole (1000, not 1000.0) beside missing ones, written empty.
+    frame = pd.DataFrame(records, columns=list(CSV_COLUMNS), dtype=object)
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 def render_tables(runs: Sequence[StoredRun], fmt: str = "markdown", which: Sequence[str] = KINDS) -> str:

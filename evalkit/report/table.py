@@ -23,12 +23,28 @@ def dropped_shots(entry: dict[str, Any]) -> int:
                for aggregate in entry.get("per_seed", {}).values() if isinstance(aggregate, dict))
 
 
+# What ± means in a table: seeds' spread, or one seed's bootstrap standard error (evalkit/metrics/uncertainty.py).
+PLUS_MINUS_LEGEND = ("± with several seeds: std of the score over seeds; with one seed: bootstrap standard error "
+                     "over queries (--bootstrap resamples; the 95% interval is in results.json)")
+
+
+def seed_interval(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """A single seed's bootstrap interval (results.json `interval`); None with several seeds or none made."""
+    aggregates = [a for a in entry.get("per_seed", {}).values() if isinstance(a, dict)]
+    if len(aggregates) != 1 or not isinstance(aggregates[0].get("interval"), dict):
+        return None
+    return aggregates[0]["interval"]
+
+
 def _cell(entry: dict[str, Any]) -> str:
     mark = f" {DROPPED_MARK}" if dropped_shots(entry) else ""
     if entry["mean"] is None:
         return "unscored" + mark
     if entry.get("num_seeds", 1) > 1:
         return f"{entry['mean']:.2f} ± {entry['std']:.2f}{mark}"
+    interval = seed_interval(entry)
+    if interval:
+        return f"{entry['mean']:.2f} ± {interval['se']:.2f}{mark}"
     return f"{entry['mean']:.2f}{mark}"
 
 
@@ -43,13 +59,15 @@ def results_table(results: list[dict[str, Any]]) -> str:
             cells = [model, task_name, f"{task['metric']} ({task['metric_variant']})"]
             cells += [_cell(task["shots"][str(k)]) if str(k) in task["shots"] else "" for k in shot_counts]
             lines.append("| " + " | ".join(cells) + " |")
-    if any(DROPPED_MARK in line for line in lines[2:]):
-        lines += ["", DROPPED_LEGEND]
+    legend = [PLUS_MINUS_LEGEND] if any("±" in line for line in lines[2:]) else []
+    legend += [DROPPED_LEGEND] if any(DROPPED_MARK in line for line in lines[2:]) else []
+    if legend:
+        lines += ["", *legend]
     return "\n".join(lines) + "\n"
 
 
 SKIPPED_DETAILS = {"score", "count", "predictions_file", "unscored", "by_question_type", "caveat",
-                   "context_overflow"}
+                   "context_overflow", "interval"}
 
 
 def _details(aggregate: dict[str, Any]) -> str:

@@ -67,10 +67,13 @@ class RunConfig:
     # each task's own. Not in the identity: each prompt's digest already says which demos it holds.
     context_overflow: str | None = None
     progress: bool = True
+    # Bootstrap resamples of each setting's queries for its interval (0: none). Not in the identity: it
+    # changes no prediction, and every run rescores all its settings, so the intervals are made afresh.
+    bootstrap: int = 1000
 
     # Settings that change no prediction (float32): a rerun with other values still continues the run.
     NOT_IN_IDENTITY = ("output", "batch_size", "workers", "device", "attention", "device_map", "vision_cache_mb",
-                       "embedding_cache", "force", "progress", "context_overflow")
+                       "embedding_cache", "force", "progress", "context_overflow", "bootstrap")
     # What a rerun may add to: each (task, shots, seed) setting keeps its own outputs, keyed by query id
     # and prompt, so other shot counts, seeds, a larger --limit or another task extend the run.
     EXTENDS = ("tasks", "shots", "seeds", "limit", "data_dirs")
@@ -103,6 +106,8 @@ class RunConfig:
                               ("--max-new-tokens", self.max_new_tokens), ("--num-beams", self.num_beams)):
             if value is not None and value < 1:  # 0 is not "the default": None is
                 raise EvalkitError(f"must be at least 1, not {value}", field=option)
+        if self.bootstrap < 0:
+            raise EvalkitError("must be 0 (off) or more", field="--bootstrap")
         if self.workers is not None and self.workers < 0:
             raise EvalkitError("must be 0 or more", field="--workers")
         if self.vision_cache_mb < 0:

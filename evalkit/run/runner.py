@@ -22,6 +22,7 @@ from evalkit.environment import describe_environment
 from evalkit.errors import EvalkitError
 from evalkit.example_log import EXAMPLES_FILE, example_records
 from evalkit.metrics.classification import ranked
+from evalkit.metrics.uncertainty import setting_interval
 from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import Demo, build_prompt, image_views, prompt_text, query_prompts, render_continuation
 from evalkit.prompts.context import ContextBudget, FittedPrompt, answer_room
@@ -267,6 +268,9 @@ class Run:
             scored = score_predictions(self.metrics[task.name], queries, predictions)
             scores: Sequence[float | None] = scored.scores
             aggregate = {**scored.aggregate, "predictions_file": exported}
+            interval = setting_interval(self.metrics[task.name], queries, scores, self.config.bootstrap)
+            if interval:
+                aggregate["interval"] = interval
         else:
             scores = [None] * len(queries)
             aggregate = {"score": None, "count": len(queries), "unscored": "the split has no answers",
