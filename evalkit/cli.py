@@ -13,6 +13,7 @@ from typing import Sequence
 
 from evalkit.commands import DEMO_TASKS
 from evalkit.errors import EvalkitError
+from evalkit.run.subsets import parse_limit
 
 
 def int_list(text: str) -> list[int]:
@@ -73,7 +74,16 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="DataLoader workers preparing the next batches (default: with a GPU, a quarter of the "
                              "CPU cores, between 1 and 4; without, 0)")
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
+    parser.add_argument("--limit", type=parse_limit, default=None,
+                        help="evaluate only the first N queries, or a fraction: 0.1 is the first ceil(0.1 x size)")
+    parser.add_argument("--log-samples", choices=["full", "compact", "none"], default="full",
+                        help="samples.jsonl: full records, compact (no prompt text: ids, demo ids, prompt_hash, "
+                             "output, prediction, score) or none (compare and view then cannot read samples)")
+    parser.add_argument("--sample", type=int, default=None,
+                        help="a seeded random N queries, drawn from the sorted ids: the same for every model")
+    parser.add_argument("--sample-seed", type=int, default=0, help="seed of --sample (default 0)")
+    parser.add_argument("--ids", default=None, metavar="FILE",
+                        help="only these query ids: one per line or a JSON list (then --limit/--sample apply)")
     parser.add_argument("--query-split", default=None,
                         help="query split instead of the task's default, e.g. test-dev2015 (VQAv2) or test "
                              "(VizWiz): writes the EvalAI upload file")

@@ -12,6 +12,7 @@ from evalkit.data.source import task_location
 from evalkit.errors import EvalkitError
 from evalkit.models.loading import checkpoint_signature
 from evalkit.run.journal import as_identity
+from evalkit.run.subsets import Subset
 from evalkit.taskspec import NORMALIZATIONS, OVERFLOW_POLICIES, ZERO_SHOT_STYLES, TaskSpec
 
 FLAMINGO_TEXT_DEMOS = 2
@@ -39,7 +40,10 @@ class RunConfig:
     output: Path
     data_dirs: dict[str, str] = field(default_factory=dict)
     batch_size: int = 8
-    limit: int | None = None
+    limit: int | float | None = None  # N: the first N queries; a fraction in (0, 1): the first ceil(f * len)
+    sample: int | None = None  # a seeded random N queries (evalkit/run/subsets.py)
+    sample_seed: int = 0
+    ids: str | None = None  # a file of query ids
     prompt_format: str = "auto"
     metric_variant: str | None = None
     query_split: str | None = None
@@ -67,13 +71,18 @@ class RunConfig:
     # each task's own. Not in the identity: each prompt's digest already says which demos it holds.
     context_overflow: str | None = None
     progress: bool = True
+    log_samples: str = "full"  # samples.jsonl: full, compact (no prompt text) or none (evalkit/run/writer.py)
 
     # Settings that change no prediction (float32): a rerun with other values still continues the run.
     NOT_IN_IDENTITY = ("output", "batch_size", "workers", "device", "attention", "device_map", "vision_cache_mb",
-                       "embedding_cache", "force", "progress", "context_overflow")
+                       "embedding_cache", "force", "progress", "context_overflow", "log_samples")
     # What a rerun may add to: each (task, shots, seed) setting keeps its own outputs, keyed by query id
     # and prompt, so other shot counts, seeds, a larger --limit or another task extend the run.
-    EXTENDS = ("tasks", "shots", "seeds", "limit", "data_dirs")
+    EXTENDS = ("tasks", "shots", "seeds", "limit", "sample", "sample_seed", "ids", "data_dirs")
+
+    def subset(self) -> Subset:
+        """Which queries of each split the run scores."""
+        return Subset(limit=self.limit, sample=self.sample, sample_seed=self.sample_seed, ids=self.ids)
 
     def identity(self, tasks: dict[str, TaskSpec]) -> dict[str, Any]:
         """What the run's predictions and scores depend on: the config, the checkpoint, and per task
@@ -97,7 +106,8 @@ class RunConfig:
             raise EvalkitError("give at least one seed", field="--seeds")
         for option, values in (("--shots", self.shots), ("--seeds", self.seeds), ("--tasks", self.tasks)):
             _no_repeats(values, option)
-        for option, value in (("--batch-size", self.batch_size), ("--limit", self.limit),
+        self.subset().validate()
+        for option, value in (("--batch-size", self.batch_size),
                               ("--support-size", self.support_size), ("--support-per-class", self.support_per_class),
                               ("--max-new-tokens", self.max_new_tokens), ("--num-beams", self.num_beams)):
             if value is not None and value < 1:  # 0 is not "the default": None is
@@ -114,6 +124,8 @@ class RunConfig:
             raise EvalkitError(f"must be one of {', '.join(NORMALIZATIONS)}", field="--normalization")
         if self.context_overflow not in (None, *OVERFLOW_POLICIES):
             raise EvalkitError(f"must be one of {', '.join(OVERFLOW_POLICIES)}", field="--context-overflow")
+        if self.log_samples not in ("full", "compact", "none"):
+            raise EvalkitError("must be full, compact or none", field="--log-samples")
         if self.zero_shot not in ZERO_SHOT_STYLES:
             raise EvalkitError(f"must be one of {', '.join(ZERO_SHOT_STYLES)}", field="--zero-shot")
         self._check_paths()
