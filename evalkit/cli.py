@@ -90,6 +90,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=None, help="run folder (default results/runs/<model>-<time>)")
     parser.add_argument("--prompt-format", default="auto",
                         help="auto (the adapter's default), idefics, idefics-instruct, openflamingo or chat-template")
+    parser.add_argument("--system-prompt", default=None, metavar="TEXT",
+                        help="chat-template format: a system message before the first turn (other formats: an error)")
     parser.add_argument("--metric-variant", default=None,
                         help="a named metric variant, e.g. openflamingo (see `evalkit tasks`)")
     parser.add_argument("--zero-shot", default="flamingo", choices=["flamingo", "none"],

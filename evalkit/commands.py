@@ -25,7 +25,7 @@ def run_config(args: argparse.Namespace):
         model=args.model, tasks=args.tasks, shots=args.shots, seeds=args.seeds,
         output=args.output or default_output(args.model), data_dirs=data_dirs(args.data_dir),
         batch_size=args.batch_size, limit=args.limit, sample=args.sample, sample_seed=args.sample_seed,
-        ids=args.ids, log_samples=args.log_samples, prompt_format=args.prompt_format,
+        ids=args.ids, log_samples=args.log_samples, system_prompt=args.system_prompt, prompt_format=args.prompt_format,
         metric_variant=args.metric_variant, query_split=args.query_split,
         normalization=args.normalization, support_per_class=args.support_per_class,
         shot_selection=args.shot_selection, rices_encoder=args.rices_encoder, rices_index=args.rices_index,

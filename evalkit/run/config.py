@@ -45,6 +45,7 @@ class RunConfig:
     sample_seed: int = 0
     ids: str | None = None  # a file of query ids
     prompt_format: str = "auto"
+    system_prompt: str | None = None  # chat-template format: a system message (in the identity)
     metric_variant: str | None = None
     query_split: str | None = None
     shot_selection: str | None = None  # "random" or "rices"; None: each task's default
@@ -124,6 +125,9 @@ class RunConfig:
             raise EvalkitError(f"must be one of {', '.join(NORMALIZATIONS)}", field="--normalization")
         if self.context_overflow not in (None, *OVERFLOW_POLICIES):
             raise EvalkitError(f"must be one of {', '.join(OVERFLOW_POLICIES)}", field="--context-overflow")
+        if self.system_prompt and self.prompt_format in ("idefics", "idefics-instruct", "openflamingo"):
+            raise EvalkitError(f"only the chat-template prompt format has a system message, not "
+                               f"{self.prompt_format}", field="--system-prompt")
         if self.log_samples not in ("full", "compact", "none"):
             raise EvalkitError("must be full, compact or none", field="--log-samples")
         if self.zero_shot not in ZERO_SHOT_STYLES:

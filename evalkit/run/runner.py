@@ -131,6 +131,10 @@ class Run:
         config = self.config
         prompt_format = adapter.default_prompt_format if config.prompt_format == "auto" else config.prompt_format
         template = task.template(prompt_format)
+        if config.system_prompt and prompt_format != "chat-template":  # no system turn to put it in
+            raise EvalkitError(f"only the chat-template prompt format has a system message, not {prompt_format}",
+                               field="--system-prompt")
+        adapter.system_prompt = config.system_prompt
         settings = generation_settings(task, config)
         pool, queries = self.data[task.name]
         support_size = chosen(config.support_size, task.support_size)
