@@ -13,6 +13,7 @@ from typing import Sequence
 
 from evalkit.commands import DEMO_TASKS
 from evalkit.errors import EvalkitError
+from evalkit.run.subsets import parse_limit
 
 
 def int_list(text: str) -> list[int]:
@@ -73,7 +74,16 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="DataLoader workers preparing the next batches (default: with a GPU, a quarter of the "
                              "CPU cores, between 1 and 4; without, 0)")
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
+    parser.add_argument("--limit", type=parse_limit, default=None,
+                        help="evaluate only the first N queries, or a fraction: 0.1 is the first ceil(0.1 x size)")
+    parser.add_argument("--log-samples", choices=["full", "compact", "none"], default="full",
+                        help="samples.jsonl: full records, compact (no prompt text: ids, demo ids, prompt_hash, "
+                             "output, prediction, score) or none (compare and view then cannot read samples)")
+    parser.add_argument("--sample", type=int, default=None,
+                        help="a seeded random N queries, drawn from the sorted ids: the same for every model")
+    parser.add_argument("--sample-seed", type=int, default=0, help="seed of --sample (default 0)")
+    parser.add_argument("--ids", default=None, metavar="FILE",
+                        help="only these query ids: one per line or a JSON list (then --limit/--sample apply)")
     parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                         help="bootstrap resamples of the queries for each score's standard error and 95%% "
                              "interval (seeded; 0: none; default 1000)")
@@ -83,6 +93,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=None, help="run folder (default results/runs/<model>-<time>)")
     parser.add_argument("--prompt-format", default="auto",
                         help="auto (the adapter's default), idefics, idefics-instruct, openflamingo or chat-template")
+    parser.add_argument("--system-prompt", default=None, metavar="TEXT",
+                        help="chat-template format: a system message before the first turn (other formats: an error)")
     parser.add_argument("--metric-variant", default=None,
                         help="a named metric variant, e.g. openflamingo (see `evalkit tasks`)")
     parser.add_argument("--zero-shot", default="flamingo", choices=["flamingo", "none"],

@@ -211,3 +211,25 @@ def test_cached_vision_features_give_the_pixel_paths_logits_answers_and_scores(f
     assert [s.total for s in cached.score_continuations(prompt, continuations)] == pytest.approx(
         [s.total for s in plain.score_continuations(prompt, continuations)], abs=1e-4)
     assert cached.describe()["vision_cache"]["misses"] == 3  # generation and scoring encoded nothing new
+
+
+def test_system_prompt_is_the_chat_templates_system_turn(adapters, examples):
+    _, prompt = one_shot(examples, "chat-template")
+    adapter = adapters["idefics3"]
+    plain, _ = adapter.render(prompt)
+    adapter.system_prompt = "Be brief."
+    try:
+        text, _ = adapter.render(prompt)
+    finally:
+        adapter.system_prompt = None
+    assert plain.startswith("<s>User:")
+    assert text == "<s>System:Be brief.<end_of_utterance>\n" + plain[len("<s>"):]
+
+
+def test_system_prompt_outside_the_chat_format_is_refused(tmp_path):
+    from evalkit.run.config import RunConfig
+
+    config = RunConfig(model="m", tasks=["vqav2"], shots=[0], seeds=[1], output=tmp_path, prompt_format="idefics",
+                       system_prompt="Be brief.")
+    with pytest.raises(EvalkitError, match=r"\[--system-prompt\]|system message"):
+        config.validate()

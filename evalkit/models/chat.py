@@ -46,8 +46,9 @@ def to_messages(prompt: Prompt) -> tuple[list[dict[str, Any]], str | None, list[
     return messages, "".join(item["text"] for item in open_turn["content"] if item["type"] == "text"), images
 
 
-def render(processor: Any, prompt: Prompt) -> tuple[str, list[ImageSource]]:
-    """The prompt's text through the processor's chat template, and its images.
+def render(processor: Any, prompt: Prompt, system: str | None = None) -> tuple[str, list[ImageSource]]:
+    """The prompt's text through the processor's chat template, and its images; `system` (--system-prompt)
+    is a system message before the first turn.
 
     An open assistant turn becomes the template's generation prompt; when it already holds text (a
     ranking template's `a photo of a {answer}`), that text is rendered inside the assistant turn."""
@@ -55,6 +56,8 @@ def render(processor: Any, prompt: Prompt) -> tuple[str, list[ImageSource]]:
         raise EvalkitError("the model's processor has no chat template: use --prompt-format idefics or "
                            "openflamingo (plain interleaved text)", field="--prompt-format")
     messages, open_text, images = to_messages(prompt)
+    if system:
+        messages.insert(0, {"role": "system", "content": [{"type": "text", "text": system}]})
     if open_text is None:
         return processor.apply_chat_template(messages, tokenize=False), images
     if not open_text.strip():

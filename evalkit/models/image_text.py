@@ -61,6 +61,7 @@ class ImageTextAdapter:
         self.plain_image_text = PLAIN_IMAGE_TEXT.get(self.model_type, image_token)
         self.has_chat_template = bool(getattr(processor, "chat_template", None))
         self.default_prompt_format = "chat-template" if self.has_chat_template else "idefics"
+        self.system_prompt: str | None = None  # --system-prompt: the chat template's system message
         self.banned_ids = self._image_token_ids()
         self.stop_ids = [i for i in {self.tokenizer.eos_token_id, *self._end_of_turn_ids()} if i is not None]
         self._expansions: dict[tuple[int, int], int] = {}  # image size -> tokens added (prompt_length)
@@ -138,7 +139,7 @@ class ImageTextAdapter:
     def render(self, prompt: Prompt) -> tuple[str, list[ImageSource]]:
         """The prompt as the text the processor takes, and its images in order."""
         if chat.has_turns(prompt):
-            return chat.render(self.processor, prompt)
+            return chat.render(self.processor, prompt, self.system_prompt)
         images = [segment for segment in prompt if not isinstance(segment, str)]
         text = "".join(segment if isinstance(segment, str) else self.plain_image_text for segment in prompt)
         return text, images

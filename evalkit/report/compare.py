@@ -136,6 +136,19 @@ def _status(interval: Interval, tolerance: float, identical: bool) -> str:
     return "within tolerance"
 
 
+def subset_rule(run: StoredRun, task: str) -> str:
+    """The queries a run scored of a task, in words: "the whole split", "the first 50", "--sample 100 ..."."""
+    recorded = (run.tasks.get(task) or {}).get("subset") or {}
+    if "rule" in recorded:
+        rule = recorded["rule"]
+    else:  # a run from before subsets were recorded: only --limit existed
+        limit = (run.results.get("config") or {}).get("limit")
+        rule = f"--limit {limit}" if limit else "all"
+    if rule == "all":
+        return "the whole split"
+    return f"the first {rule.split()[1]}" if rule.startswith("--limit ") and " " not in rule[8:] else rule
+
+
 def _compare_cell(cell: CellComparison, base: StoredRun, new: StoredRun, base_samples: SampleTable,
                   new_samples: SampleTable, resamples: int, seed: int) -> None:
     key = (cell.task, cell.shots)
@@ -144,6 +157,9 @@ def _compare_cell(cell: CellComparison, base: StoredRun, new: StoredRun, base_sa
     if base_ids != new_ids:
         cell.ids_differ = True
         cell.notes.append(f"{len(base_ids - new_ids)} samples only in BASE, {len(new_ids - base_ids)} only in NEW")
+        rules = subset_rule(base, cell.task), subset_rule(new, cell.task)
+        if rules[0] != rules[1]:
+            cell.notes.append(f"base scored {rules[0]}, new {rules[1]}")
     if not shared or (cell.ids_differ and cell.metric in CORPUS_METRICS):
         cell.status = "not comparable"
         cell.notes.append("no scored sample in both runs' samples.jsonl" if not shared else

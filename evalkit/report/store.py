@@ -60,6 +60,9 @@ class StoredRun:
         """samples.jsonl, one record at a time (the file can be large: prompts are kept whole)."""
         path = self.folder / SAMPLES_FILE
         if not path.is_file():
+            if (self.results.get("config") or {}).get("log_samples") == "none":
+                raise EvalkitError("not written: the run was made with --log-samples none, and per-sample scores "
+                                   "are needed here", path=path)
             raise EvalkitError("file not found (per-sample scores are needed here)", path=path)
         for number, record in jsonl_records(path):
             for key in ("task", "shots", "seed", "id", "score"):

@@ -12,9 +12,14 @@ DROPPED_LEGEND = (f"{DROPPED_MARK} demos were dropped from some prompts to fit t
 
 
 def run_marks(results: dict[str, Any], finished: bool) -> str:
-    """What a row's label says about its run beyond the model: unfinished, or limited to N queries."""
-    limit = (results.get("config") or {}).get("limit")
-    return (" [unfinished]" if not finished else "") + (f" [--limit {limit}]" if limit else "")
+    """What a row's label says about its run beyond the model: unfinished, or scored on a subset
+    (--limit N or a fraction, --sample N --sample-seed S, --ids FILE)."""
+    from evalkit.run.subsets import Subset
+
+    config = results.get("config") or {}
+    rule = Subset(limit=config.get("limit"), sample=config.get("sample"), sample_seed=config.get("sample_seed") or 0,
+                  ids=config.get("ids")).describe()
+    return (" [unfinished]" if not finished else "") + (f" [{rule}]" if rule != "all" else "")
 
 
 def dropped_shots(entry: dict[str, Any]) -> int:

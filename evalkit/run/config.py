@@ -12,6 +12,7 @@ from evalkit.data.source import task_location
 from evalkit.errors import EvalkitError
 from evalkit.models.loading import checkpoint_signature
 from evalkit.run.journal import as_identity
+from evalkit.run.subsets import Subset
 from evalkit.taskspec import NORMALIZATIONS, OVERFLOW_POLICIES, ZERO_SHOT_STYLES, TaskSpec
 
 FLAMINGO_TEXT_DEMOS = 2
@@ -39,8 +40,12 @@ class RunConfig:
     output: Path
     data_dirs: dict[str, str] = field(default_factory=dict)
     batch_size: int = 8
-    limit: int | None = None
+    limit: int | float | None = None  # N: the first N queries; a fraction in (0, 1): the first ceil(f * len)
+    sample: int | None = None  # a seeded random N queries (evalkit/run/subsets.py)
+    sample_seed: int = 0
+    ids: str | None = None  # a file of query ids
     prompt_format: str = "auto"
+    system_prompt: str | None = None  # chat-template format: a system message (in the identity)
     metric_variant: str | None = None
     query_split: str | None = None
     shot_selection: str | None = None  # "random" or "rices"; None: each task's default
@@ -70,13 +75,18 @@ class RunConfig:
     # Bootstrap resamples of each setting's queries for its interval (0: none). Not in the identity: it
     # changes no prediction, and every run rescores all its settings, so the intervals are made afresh.
     bootstrap: int = 1000
+    log_samples: str = "full"  # samples.jsonl: full, compact (no prompt text) or none (evalkit/run/writer.py)
 
     # Settings that change no prediction (float32): a rerun with other values still continues the run.
     NOT_IN_IDENTITY = ("output", "batch_size", "workers", "device", "attention", "device_map", "vision_cache_mb",
-                       "embedding_cache", "force", "progress", "context_overflow", "bootstrap")
+                       "embedding_cache", "force", "progress", "context_overflow", "bootstrap", "log_samples")
     # What a rerun may add to: each (task, shots, seed) setting keeps its own outputs, keyed by query id
     # and prompt, so other shot counts, seeds, a larger --limit or another task extend the run.
-    EXTENDS = ("tasks", "shots", "seeds", "limit", "data_dirs")
+    EXTENDS = ("tasks", "shots", "seeds", "limit", "sample", "sample_seed", "ids", "data_dirs")
+
+    def subset(self) -> Subset:
+        """Which queries of each split the run scores."""
+        return Subset(limit=self.limit, sample=self.sample, sample_seed=self.sample_seed, ids=self.ids)
 
     def identity(self, tasks: dict[str, TaskSpec], checkpoint: Any = None) -> dict[str, Any]:
         """What the run's predictions and scores depend on: the config, the checkpoint (its folder's
@@ -101,7 +111,8 @@ class RunConfig:
             raise EvalkitError("give at least one seed", field="--seeds")
         for option, values in (("--shots", self.shots), ("--seeds", self.seeds), ("--tasks", self.tasks)):
             _no_repeats(values, option)
-        for option, value in (("--batch-size", self.batch_size), ("--limit", self.limit),
+        self.subset().validate()
+        for option, value in (("--batch-size", self.batch_size),
                               ("--support-size", self.support_size), ("--support-per-class", self.support_per_class),
                               ("--max-new-tokens", self.max_new_tokens), ("--num-beams", self.num_beams)):
             if value is not None and value < 1:  # 0 is not "the default": None is
@@ -120,6 +131,11 @@ class RunConfig:
             raise EvalkitError(f"must be one of {', '.join(NORMALIZATIONS)}", field="--normalization")
         if self.context_overflow not in (None, *OVERFLOW_POLICIES):
             raise EvalkitError(f"must be one of {', '.join(OVERFLOW_POLICIES)}", field="--context-overflow")
+        if self.system_prompt and self.prompt_format in ("idefics", "idefics-instruct", "openflamingo"):
+            raise EvalkitError(f"only the chat-template prompt format has a system message, not "
+                               f"{self.prompt_format}", field="--system-prompt")
+        if self.log_samples not in ("full", "compact", "none"):
+            raise EvalkitError("must be full, compact or none", field="--log-samples")
         if self.zero_shot not in ZERO_SHOT_STYLES:
             raise EvalkitError(f"must be one of {', '.join(ZERO_SHOT_STYLES)}", field="--zero-shot")
         self._check_paths()

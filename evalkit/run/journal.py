@@ -166,6 +166,12 @@ class Completed:
     changed: list[int]
 
 
+def query_digests(prompt_sets: Sequence[Sequence[Sequence[object]]], separator: str) -> list[str]:
+    """One digest per query: of its prompt, or of its prompts joined by `separator` (a prompt per image)."""
+    return prompt_digests([[part for prompt in prompts for part in (*prompt, separator)]
+                           if len(prompts) > 1 else prompts[0] for prompts in prompt_sets])
+
+
 def prompt_digests(prompts: Sequence[Sequence[object]]) -> list[str]:
     """A short digest of each prompt: its texts and its images' content (a file's path, size and
     modification time; a dataset row's key and its dataset's fingerprint), in order. Each image file

@@ -37,8 +37,9 @@ class PreparedTasks:
         self.settings: dict[str, TaskSettings] = {name: resolve_settings(task, config)
                                                   for name, task in self.tasks.items()}
         self.skips = {name: Skips(config.skip_unpaired) for name in self.tasks}
+        self.split_sizes: dict[str, int] = {}  # each query split's size before the run's subset
         self.data: dict[str, tuple[list[Example], list[Example]]] = {
-            name: load_task_data(task, config, self.skips[name]) for name, task in self.tasks.items()}
+            name: load_task_data(task, config, self.skips[name], self.split_sizes) for name, task in self.tasks.items()}
         if any(settings.shot_selection == "rices" for settings in self.settings.values()):
             from evalkit.shots.embeddings import check_clip_encoder
 

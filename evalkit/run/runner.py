@@ -27,7 +27,7 @@ from evalkit.models.base import ModelAdapter
 from evalkit.prompts.builder import Demo, build_prompt, image_views, prompt_text, query_prompts, render_continuation
 from evalkit.prompts.context import ContextBudget, FittedPrompt, answer_room
 from evalkit.run.config import RunConfig
-from evalkit.run.journal import Journal, prompt_digests, take_folder
+from evalkit.run.journal import Journal, query_digests, take_folder
 from evalkit.run.lock import FolderLock
 from evalkit.run.prepared import PreparedTasks
 from evalkit.files import prepare_output, write_atomic, write_json
@@ -88,6 +88,7 @@ class Run:
         self.settings = self.prepared.settings
         self.data = self.prepared.data
         self.skips = self.prepared.skips
+        self.split_sizes = self.prepared.split_sizes
         self.output = prepare_output(config.output)
         self.lock: FolderLock | None = None
         self._take_folder(config.identity(self.tasks, checkpoint))
@@ -121,6 +122,10 @@ class Run:
         config = self.config
         prompt_format = adapter.default_prompt_format if config.prompt_format == "auto" else config.prompt_format
         template = task.template(prompt_format)
+        if config.system_prompt and prompt_format != "chat-template":  # no system turn to put it in
+            raise EvalkitError(f"only the chat-template prompt format has a system message, not {prompt_format}",
+                               field="--system-prompt")
+        adapter.system_prompt = config.system_prompt
         resolved = self.settings[task.name]
         settings = resolved.generation
         pool, queries = self.data[task.name]
@@ -162,6 +167,7 @@ class Run:
             if pool else 0,
             "query_split": config.query_split or "default",
             "num_queries": len(queries),
+            "subset": {"rule": config.subset().describe(), "split_queries": self.split_sizes[task.name]},
             "skipped": self.skips[task.name].entries,
             **({"shots_left_out": left_out} if left_out else {}),
             "shots": shots_results,
@@ -205,13 +211,12 @@ class Run:
         return min(4, max(1, (os.cpu_count() or 2) // 4)) if self.config.device != "cpu" and _has_gpu() else 0
 
     def _infer(self, adapter: ModelAdapter, task: TaskSpec, template, settings: GenerationSettings,
-               prompt_sets: Sequence[list[Prompt]], queries: Sequence[Example], setting: str) -> list[Any]:
+               prompt_sets: Sequence[list[Prompt]], queries: Sequence[Example], setting: str,
+               digests: list[str]) -> list[Any]:
         """Raw outputs for every query (generations, or choice scores when ranking): those in the run
         folder's journal reused, this process's share of the rest computed (and journaled batch by
         batch), the other processes' shares gathered."""
         journal = Journal(self.output, setting, self.processes.rank)
-        digests = prompt_digests([[part for prompt in prompts for part in (*prompt, PROMPT_SEPARATOR)]
-                                  if len(prompts) > 1 else prompts[0] for prompts in prompt_sets])
         completed = journal.completed(queries, digests)
         done = completed.outputs
         if completed.changed and self.processes.is_main:
@@ -256,7 +261,8 @@ class Run:
         demos = [f.demos for f in fitted]
         prompt_sets = [query_prompts(template, query_demos, query, task.prompt_per_image)
                        for query, query_demos in zip(queries, demos)]
-        generations = self._infer(adapter, task, template, settings, prompt_sets, queries, setting)
+        digests = query_digests(prompt_sets, PROMPT_SEPARATOR)  # the journal's keys, and samples.jsonl's prompt_hash
+        generations = self._infer(adapter, task, template, settings, prompt_sets, queries, setting, digests)
         if task.mode == "rank":
             predictions = generations
         else:
@@ -282,13 +288,13 @@ class Run:
         samples.append({
             "task": task.name, "shots": shots, "seed": seed, "id": query.id,
             "demo_ids": [demo.example.id for demo in query_demos], "prompt": _shown_prompts(prompts),
-            "generation": generation, "prediction": _top_choice(prediction), "score": score,
+            "prompt_hash": digest, "generation": generation, "prediction": _top_choice(prediction), "score": score,
             # Ranking tasks keep the gold class: ROC-AUC needs it to be recomputed from the samples.
             **({"reference": query.references if task.prompt_per_image else query.references[0]}
                if task.mode == "rank" and query.references else {}),
             **({"dropped_shots": drops} if drops else {}),
-        } for query, query_demos, prompts, generation, prediction, score, drops
-            in zip(queries, demos, prompt_sets, generations, predictions, scores, dropped))
+        } for query, query_demos, prompts, digest, generation, prediction, score, drops
+            in zip(queries, demos, prompt_sets, digests, generations, predictions, scores, dropped))
         return aggregate
 
     def _fit_prompts(self, adapter: ModelAdapter, task: TaskSpec, template, settings: GenerationSettings,
@@ -334,7 +340,7 @@ class Run:
         main = self.processes.is_main
         if main:
             mark_unfinished(self.output)  # before samples.jsonl is started again
-        samples = SampleLog(self.output / "samples.jsonl") if main else None
+        samples = SampleLog(self.output / "samples.jsonl", self.config.log_samples) if main else None
         examples = SampleLog(self.output / EXAMPLES_FILE) if main else None
         description = {**adapter.describe(), "context_length": adapter.context_length}
         description.pop("vision_cache", None)

@@ -89,11 +89,15 @@ def check_support(settings: TaskSettings, pool: Sequence[Example], location: str
                            f"support set of {name} holds only {size} examples", path=location)
 
 
-def load_task_data(task: TaskSpec, config: RunConfig, skips: Skips) -> tuple[list[Example], list[Example]]:
-    """The task's support pool (none for a zero-shot-only task) and queries (the first --limit), the
+def load_task_data(task: TaskSpec, config: RunConfig, skips: Skips,
+                   split_sizes: dict[str, int] | None = None) -> tuple[list[Example], list[Example]]:
+    """The task's support pool (none for a zero-shot-only task) and queries (the run's subset: evalkit/run/subsets.py), the
     support checked against the demos asked for."""
     location = config.data_location(task.name)
-    queries = task.data.load(location, "query", split=config.query_split, skips=skips)[: config.limit]
+    split = task.data.load(location, "query", split=config.query_split, skips=skips)
+    queries = config.subset().select(split)
+    if split_sizes is not None:  # the full split's size, for results.json's subset record
+        split_sizes[task.name] = len(split)
     if not queries:  # found now, not after the model has loaded
         raise EvalkitError(f"the query split of {task.name} ({config.query_split or 'default'}) has no examples",
                            path=location)

@@ -44,14 +44,30 @@ def discard_outputs(folder: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-class SampleLog:
-    """samples.jsonl, one JSON object a line, flushed after every batch."""
+LOG_LEVELS = ("full", "compact", "none")
+# What `--log-samples compact` leaves out: the prompt text, the bulk of a many-shot record (the ids of
+# the query and its demos, and the prompt's hash, say which prompt it was).
+COMPACT_LEAVES_OUT = ("prompt",)
 
-    def __init__(self, path: Path):
+
+class SampleLog:
+    """samples.jsonl, one JSON object a line, flushed after every batch; at level "compact" without
+    the prompt text, at "none" not written at all (an earlier run's file is removed: it would not
+    be this run's)."""
+
+    def __init__(self, path: Path, level: str = "full"):
         self.path = path
-        self.path.write_text("", encoding="utf-8")
+        self.level = level
+        if level == "none":
+            self.path.unlink(missing_ok=True)
+        else:
+            self.path.write_text("", encoding="utf-8")
 
     def append(self, records: Iterable[dict]) -> None:
+        if self.level == "none":
+            return
+        if self.level == "compact":
+            records = ({k: v for k, v in record.items() if k not in COMPACT_LEAVES_OUT} for record in records)
         try:
             with self.path.open("a", encoding="utf-8") as out:
                 for record in records:
