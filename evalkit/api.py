@@ -34,7 +34,7 @@ class Score:
     interval: dict[str, Any] | None = None  # bootstrap standard error and 95% interval over queries
 
 
-AGGREGATE_KEYS = ("score", "count", "predictions_file", "bootstrap")
+AGGREGATE_KEYS = ("score", "count", "predictions_file", "interval")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Evaluation:
                     rows.append(Score(name, task["benchmark"], task["metric"], int(shots), int(seed),
                                       aggregate.get("score"), int(aggregate.get("count", 0)),
                                       {k: v for k, v in aggregate.items() if k not in AGGREGATE_KEYS},
-                                      aggregate.get("bootstrap")))
+                                      aggregate.get("interval")))
         return rows
 
     def score(self, task: str, shots: int) -> float | None:
@@ -71,10 +71,16 @@ class Evaluation:
         return results_table([self.results]) + "\n" + breakdown_table(self.results)
 
     def to_dataframe(self) -> Any:
-        """One row per task, shot count and seed (pandas)."""
+        """One row per task, shot count and seed (pandas): the score, its bootstrap standard error and
+        95% interval (`se`, `ci_low`, `ci_high`; empty with --bootstrap 0), and the breakdowns."""
         import pandas
 
-        return pandas.DataFrame([{**asdict(row), "interval": row.interval} for row in self.scores])
+        rows = []
+        for row in self.scores:
+            interval = row.interval or {}
+            rows.append({**{k: v for k, v in asdict(row).items() if k != "interval"},
+                         "se": interval.get("se"), "ci_low": interval.get("low"), "ci_high": interval.get("high")})
+        return pandas.DataFrame(rows)
 
 
 def _settings(tasks: Iterable[str] | str, shots: Iterable[int] | int, seeds: Iterable[int] | int,
@@ -158,7 +164,7 @@ def execute(config: RunConfig, label: str | None = None, prepared: PreparedTasks
     given (borrowed: handed back in its mode, dtype and device). `evalkit run` and `evaluate` both
     come here."""
     from evalkit.models.borrowed import borrowed, weights_fingerprint
-    from evalkit.models.select import load_adapter, wrap_model
+    from evalkit.models.select import load_configured, wrap_model
     from evalkit.run.distributed import Processes
     from evalkit.run.runner import Run
 
@@ -167,10 +173,7 @@ def execute(config: RunConfig, label: str | None = None, prepared: PreparedTasks
         try:
             run = Run(config, processes=processes, prepared=prepared)
             try:
-                return run.execute(load_adapter(
-                    config.model, dtype=config.dtype, device=processes.device(config.device), revision=config.revision,
-                    trust_remote_code=config.trust_remote_code, attention=config.attention,
-                    device_map=config.device_map, vision_cache_mb=config.vision_cache_mb), label)
+                return run.execute(load_configured(config, processes.device(config.device)), label)
             finally:
                 run.close()
         finally:

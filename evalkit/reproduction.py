@@ -113,7 +113,7 @@ def dry_run(reference: str, base: RunConfig, published: Path | None, throughput:
 
 def _measured(configs: list[tuple[CardRun, RunConfig]], planner: Any, counter: Any, batches: int) -> dict[str, float]:
     """Tokens per second of the first task of each mode that has its data, on its first batches."""
-    from evalkit.commands import _load_adapter
+    from evalkit.models.select import load_configured
     from evalkit.plan import measure_throughput
     from evalkit.registry import get_task
 
@@ -124,7 +124,7 @@ def _measured(configs: list[tuple[CardRun, RunConfig]], planner: Any, counter: A
             task = get_task(name)
             if task.mode in rates or (run.name, name) not in measured_cells:
                 continue
-            adapter = adapter or _load_adapter(config, config.device)
+            adapter = adapter or load_configured(config, config.device)
             rates[task.mode] = measure_throughput(adapter, config, task, batches, counter)
     return rates
 
@@ -140,7 +140,7 @@ def reproduce(reference: str, base: RunConfig, published: Path | None = None, ad
               task_specs: dict[str, TaskSpec] | None = None, label: str | None = None) -> str:
     """Run every card cell (resuming what the output folder already holds) and write `card.md`,
     `report.md` (card, comparison, plots) and `plots/` into `base.output`; returns the report."""
-    from evalkit.commands import _load_adapter
+    from evalkit.models.select import load_configured
     from evalkit.run.distributed import Processes
     from evalkit.report.cards import render_tables
     from evalkit.report.plot import plot_runs
@@ -157,7 +157,7 @@ def reproduce(reference: str, base: RunConfig, published: Path | None = None, ad
     try:  # every run's data is read and checked before the model loads
         card = [Run(config, {n: s for n, s in (task_specs or {}).items() if n in config.tasks}, processes)
                 for _, config in configs]
-        adapter = adapter or _load_adapter(base, processes.device(base.device))
+        adapter = adapter or load_configured(base, processes.device(base.device))
         for run in card:
             run.execute(adapter, label)
     finally:

@@ -49,6 +49,10 @@ def test_a_model_object_scores_as_evalkit_run_and_is_handed_back_as_it_came(synt
     assert evaluation.score("vqav2", 2) == expected["tasks"]["vqav2"]["shots"]["2"]["mean"]
     frame = evaluation.to_dataframe()
     assert len(frame) == 4 and set(frame["task"]) == {"vqav2", "hatefulmemes"}
+    row = frame[(frame["task"] == "vqav2") & (frame["shots"] == 2)].iloc[0]
+    interval = expected["tasks"]["vqav2"]["shots"]["2"]["per_seed"]["42"]["interval"]
+    assert (row["se"], row["ci_low"], row["ci_high"]) == (interval["se"], interval["low"], interval["high"])
+    assert row["ci_low"] <= row["score"] <= row["ci_high"]
     assert "| vqav2 |" in evaluation.to_markdown()
     assert evaluation.to_dict()["tasks"] == expected["tasks"]
 
@@ -85,7 +89,7 @@ def test_a_folder_written_from_other_weights_is_not_continued(synthetic_data, tm
 def test_settings_are_checked_by_name_and_type(synthetic_data, loaded):
     with pytest.raises(EvalkitError, match=r"\[batchsize\]: unknown setting 'batchsize' \(did you mean batch_size\?\)"):
         evaluate(*loaded, tasks="vqav2", data_dir=synthetic_data, batchsize=4)
-    with pytest.raises(EvalkitError, match=r"\[limit\]: expected int \| None, got '12'"):
+    with pytest.raises(EvalkitError, match=r"\[limit\]: expected int \| float \| None, got '12'"):
         evaluate(*loaded, tasks="vqav2", data_dir=synthetic_data, limit="12")
 
 

@@ -76,14 +76,15 @@ def test_the_report_works_in_chromium(page, demo, artifacts):
     trained, random = samples_of(runs / "demo-trained"), samples_of(runs / "demo-random")
     results = json.loads((runs / "demo-trained" / "results.json").read_text())
 
-    # The model card table: the trained model's VQAv2 0-shot cell is results.json's mean, to one digit.
+    # The model card table: the trained model's VQAv2 0-shot cell is results.json's mean and SE, to one digit.
     headers = page.eval_on_selector_all("table.card >> nth=0 >> th", "cells => cells.map(c => c.textContent)")
     column = headers.index("VQAv2 (VQA acc)")
     first_row = page.eval_on_selector_all("table.card >> nth=0 >> tbody tr >> nth=0 >> td",
                                           "cells => cells.map(c => c.textContent)")
     limited = f" [--limit {results['config']['limit']}]"  # the card marks a --limit run (the fixture's is 4)
     assert first_row[:2] == ["tiny IDEFICS, trained (embedded default)" + limited, "0"]
-    assert first_row[column] == f"{results['tasks']['vqav2']['shots']['0']['mean']:.1f}"
+    cell = results["tasks"]["vqav2"]["shots"]["0"]  # one seed: ± its bootstrap standard error
+    assert first_row[column] == f"{cell['mean']:.1f} ± {cell['per_seed']['42']['interval']['se']:.1f}"
     assert page.eval_on_selector("img.plot", "img => img.naturalWidth") > 0
 
     # The sample browser: every sample of a setting, its query image loaded, full size on a click.

@@ -107,3 +107,11 @@ def wrap_model(model: Any, processor: Any, name: str, vision_cache_mb: float) ->
         raise EvalkitError("a model object needs its processor (with a tokenizer): pass processor=", field="processor")
     info = adapter_for(model_type)
     return info.adapter_class()(model, processor, name, model.dtype, model.device, vision_cache_mb=vision_cache_mb)
+
+
+def load_configured(config: Any, device: str) -> Any:
+    """The adapter of a run configuration's model, loaded as it says (dtype, revision, attention...)
+    on `device` (this process's own under torchrun)."""
+    return load_adapter(config.model, dtype=config.dtype, device=device, revision=config.revision,
+                        trust_remote_code=config.trust_remote_code, attention=config.attention,
+                        device_map=config.device_map, vision_cache_mb=config.vision_cache_mb)
